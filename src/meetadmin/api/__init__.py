@@ -1,0 +1,1 @@
+"""The wire: Webex's paths, shapes, status codes, errors, pagination and auth."""

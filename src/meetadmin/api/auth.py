@@ -1,0 +1,70 @@
+"""Bearer tokens and scopes (contract-notes §7.7).
+
+No token or an unknown one: 401. A known token without the scope, or without the admin role an admin
+operation needs: 403.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from meetadmin.errors import Forbidden, Unauthorized
+from meetadmin.store.db import transaction
+from meetadmin.store.tokens import TokenOwner, find_token_owner
+
+Principal = TokenOwner
+
+REASSIGN = ("meeting:admin_schedule_write",)
+REFRESH_PMR = ("meeting:admin_preferences_write", "meeting:admin_config_write")
+ADMIN_SCHEDULE_READ = ("meeting:admin_schedule_read",)
+USER_SCHEDULE_READ = ("meeting:schedules_read",)
+ADMIN_SCHEDULE_WRITE = ("meeting:admin_schedule_write",)
+USER_SCHEDULE_WRITE = ("meeting:schedules_write",)
+ADMIN_PREFERENCES_READ = ("meeting:admin_preferences_read",)
+USER_PREFERENCES_READ = ("meeting:preferences_read",)
+ADMIN_PREFERENCES_WRITE = ("meeting:admin_preferences_write",)
+USER_PREFERENCES_WRITE = ("meeting:preferences_write",)
+ADMIN_CONFIG_READ = ("meeting:admin_config_read", "meeting:admin_schedule_read")
+ADMIN_CONFIG_WRITE = ("meeting:admin_config_write", "meeting:admin_schedule_write")
+ADMIN_PEOPLE_READ = ("spark-admin:people_read",)
+USER_PEOPLE_READ = ("spark:people_read", "spark:all")
+AUDIT_READ = ("audit:events_read",)
+
+_MISSING_SCOPE = "The token lacks the scope this operation needs: one of {scopes}."
+
+
+def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the owner of the bearer token, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send 'Authorization: Bearer <token>'.")
+    if len(token) > 4096:
+        raise Unauthorized("The access token is not valid.")
+    with transaction(request.app.state.sessions) as session:
+        owner = find_token_owner(session, token)
+    if owner is None:
+        raise Unauthorized("The access token is not valid.")
+    return owner
+
+
+def has_any(principal: Principal, scopes: tuple[str, ...]) -> bool:
+    return not principal.scopes.isdisjoint(scopes)
+
+
+def require_admin(principal: Principal, scopes: tuple[str, ...]) -> None:
+    """403 unless the caller is an admin holding one of ``scopes``."""
+    if not has_any(principal, scopes):
+        raise Forbidden(_MISSING_SCOPE.format(scopes=", ".join(scopes)))
+    if not principal.is_admin:
+        raise Forbidden("This operation is for administrators of the organisation.")
+
+
+def acts_as_admin(principal: Principal, admin_scopes: tuple[str, ...], user_scopes: tuple[str, ...]) -> bool:
+    """For operations open to users and admins: True when the caller reads as an admin, 403 if neither."""
+    if principal.is_admin and has_any(principal, admin_scopes):
+        return True
+    if has_any(principal, user_scopes):
+        return False
+    raise Forbidden(_MISSING_SCOPE.format(scopes=", ".join(admin_scopes + user_scopes)))

@@ -1,0 +1,98 @@
+"""Render every error in Webex's shape: ``{"message", "errors": [{"description"}], "trackingId"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from meetadmin.api.responses import json_response
+from meetadmin.api.tracking import tracking_id_of
+from meetadmin.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+
+def error_body(message: str, descriptions: list[str], tracking_id: str) -> dict[str, Any]:
+    return {
+        "message": message,
+        "errors": [{"description": d} for d in descriptions],
+        "trackingId": tracking_id,
+    }
+
+
+def error_response(request: Request, error: ApiError) -> Response:
+    body = error_body(error.message, error.descriptions, tracking_id_of(request))
+    return json_response(body, status_code=error.status, headers=error.headers)
+
+
+_HTTP_ERRORS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    409: Conflict,
+    413: PayloadTooLarge,
+    415: UnsupportedMediaType,
+    429: TooManyRequests,
+}
+
+
+def _describe_validation(err: dict[str, Any]) -> str:
+    loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "header", "path")]
+    where = ".".join(loc)
+    kind = err.get("type", "")
+    if kind == "json_invalid":
+        return "The request body is not valid JSON."
+    if kind == "missing":
+        return f"'{where}' is required." if where else "A request body is required."
+    msg = str(err.get("msg", "is invalid"))
+    return f"'{where}': {msg}." if where else f"The request body is invalid: {msg}."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        descriptions = [_describe_validation(dict(e)) for e in exc.errors()][:100]
+        return error_response(request, BadRequest(*descriptions))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        cls = _HTTP_ERRORS.get(exc.status_code)
+        if cls is None:
+            body = error_body(str(exc.detail), [str(exc.detail)], tracking_id_of(request))
+            return json_response(body, status_code=exc.status_code, headers=dict(exc.headers or {}))
+        error = cls(headers=dict(exc.headers or {}))
+        if exc.status_code == 404:
+            error = NotFound(f"No resource is at {request.url.path}.")
+        elif exc.status_code == 405:
+            error = MethodNotAllowed(
+                f"{request.method} is not supported on {request.url.path}.", headers=dict(exc.headers or {})
+            )
+        return error_response(request, error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        body = error_body(
+            "Something went wrong on the server.",
+            ["An unexpected error occurred; quote the trackingId when reporting it."],
+            tracking_id_of(request),
+        )
+        return json_response(body, status_code=500)

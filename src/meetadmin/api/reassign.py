@@ -1,0 +1,95 @@
+"""POST /v1/meetings/reassignHost (and meetadmin's own dry-run twin, .../reassignHost/preview)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from meetadmin.api.auth import REASSIGN, Principal, authenticate, require_admin
+from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.responses import json_response
+from meetadmin.api.tracking import tracking_id_of
+from meetadmin.errors import BadRequest
+from meetadmin.services.reassign import ItemVerdict, ReassignOutcome, reassign_hosts
+
+router = APIRouter(tags=["Meetings"])
+
+
+class ReassignMeetingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    hostEmail: StrictStr = Field(max_length=320, description="Email address of the new meeting host.")
+    meetingIds: list[Annotated[StrictStr, Field(max_length=200)]] = Field(
+        min_length=1, max_length=100, description="IDs of the meeting series to reassign (1 to 100)."
+    )
+
+
+def _checked(body: ReassignMeetingRequest) -> ReassignMeetingRequest:
+    if "@" not in body.hostEmail or not body.hostEmail.strip():
+        raise BadRequest("'hostEmail' must be an email address.")
+    seen: set[str] = set()
+    for mid in body.meetingIds:
+        if mid in seen:
+            raise BadRequest(f"'meetingIds' lists '{mid}' more than once; name each meeting once.")
+        seen.add(mid)
+    return body
+
+
+def item_json(item: ItemVerdict) -> dict[str, Any]:
+    out: dict[str, Any] = {"meetingId": item.meeting_id, "httpStatus": item.status}
+    if item.message:
+        out["message"] = item.message
+        out["errors"] = [{"description": item.description}]
+    return out
+
+
+def _run(
+    request: Request, principal: Principal, site_url: str | None, body: ReassignMeetingRequest, apply: bool
+) -> ReassignOutcome:
+    require_admin(principal, REASSIGN)
+    body = _checked(body)
+    return reassign_hosts(
+        sessions(request),
+        principal,
+        site_url,
+        body.hostEmail,
+        body.meetingIds,
+        tracking_id_of(request),
+        apply=apply,
+    )
+
+
+@router.post(
+    "/meetings/reassignHost",
+    status_code=204,
+    responses={204: {"description": "All meetings moved."}, 207: {"description": "Some or all failed."}},
+    dependencies=[Depends(require_json)],
+    summary="Reassign Meetings to a New Host",
+)
+def reassign_host(
+    request: Request,
+    body: ReassignMeetingRequest,
+    principal: Annotated[Principal, Depends(authenticate)],
+    site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
+) -> Response:
+    outcome = _run(request, principal, site_url, body, apply=True)
+    if outcome.all_ok:
+        return Response(status_code=204)
+    return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
+
+
+@router.post(
+    "/meetings/reassignHost/preview",
+    dependencies=[Depends(require_json)],
+    summary="Preview a reassignment (meetadmin only): the verdict each meeting would get, nothing changed",
+)
+def reassign_host_preview(
+    request: Request,
+    body: ReassignMeetingRequest,
+    principal: Annotated[Principal, Depends(authenticate)],
+    site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
+) -> Response:
+    outcome = _run(request, principal, site_url, body, apply=False)
+    return json_response({"items": [item_json(i) for i in outcome.items]})

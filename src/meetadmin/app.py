@@ -1,0 +1,57 @@
+"""The FastAPI application: routers under /v1, Webex-shaped errors, a TrackingID on every response."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+
+from meetadmin import __version__
+from meetadmin.api import meetings, reassign, sites
+from meetadmin.api.errors import install_error_handlers
+from meetadmin.api.responses import json_response
+from meetadmin.api.tracking import TrackingMiddleware
+from meetadmin.settings import Settings, get_settings
+from meetadmin.store.db import make_engine, make_sessionmaker
+
+ROUTERS = [reassign.router, meetings.router, sites.router]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app. The database must already be at the latest migration (``serve`` sees to it)."""
+    settings = settings or get_settings()
+    owned = engine is None
+    engine = engine or make_engine(settings.database_url, settings.pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    app = FastAPI(
+        title="meetadmin",
+        version=__version__,
+        description="Webex Meetings admin operations, self-hosted.",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/v1")
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> object:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return json_response({"status": "ok", "version": __version__})
+
+    return app

@@ -1,0 +1,90 @@
+"""Webex ID formats.
+
+- meeting series: 32 lowercase hex (``870f51ff287b41be84648412901e0402``)
+- scheduled meeting: ``<series>_<YYYYMMDD>T<HHMMSS>Z`` (the occurrence's UTC start)
+- meeting instance: ``<series>_I_<digits>``
+- people and orgs: base64url of ``ciscospark://us/PEOPLE/<uuid>`` without padding
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+SERIES_RE = re.compile(r"[0-9a-f]{32}")
+SCHEDULED_RE = re.compile(r"([0-9a-f]{32})_(\d{8}T\d{6}Z)")
+INSTANCE_RE = re.compile(r"([0-9a-f]{32})_I_(\d{1,30})")
+_NAMESPACE = uuid.UUID("6b1f3c1e-7f0c-4b8e-9a51-3c7d2f6a9e10")
+
+
+class MeetingIdKind(Enum):
+    SERIES = "meetingSeries"
+    SCHEDULED = "scheduledMeeting"
+    INSTANCE = "meeting"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class ParsedMeetingId:
+    kind: MeetingIdKind
+    series_id: str
+    occurrence_start: datetime | None = None
+
+
+def parse_meeting_id(value: str) -> ParsedMeetingId:
+    """Tell which kind of meeting ID ``value`` is and which series it belongs to."""
+    if SERIES_RE.fullmatch(value):
+        return ParsedMeetingId(MeetingIdKind.SERIES, value)
+    match = SCHEDULED_RE.fullmatch(value)
+    if match:
+        try:
+            start = datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ")
+        except ValueError:
+            return ParsedMeetingId(MeetingIdKind.UNKNOWN, "")
+        return ParsedMeetingId(MeetingIdKind.SCHEDULED, match.group(1), start)
+    match = INSTANCE_RE.fullmatch(value)
+    if match:
+        return ParsedMeetingId(MeetingIdKind.INSTANCE, match.group(1))
+    return ParsedMeetingId(MeetingIdKind.UNKNOWN, "")
+
+
+def scheduled_meeting_id(series_id: str, start: datetime) -> str:
+    return f"{series_id}_{start.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def new_series_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_instance_id(series_id: str) -> str:
+    return f"{series_id}_I_{secrets.randbelow(9 * 10**17) + 10**17}"
+
+
+def new_meeting_number() -> str:
+    return str(secrets.randbelow(9 * 10**9) + 10**9)
+
+
+def _spark_id(kind: str, value: uuid.UUID) -> str:
+    raw = f"ciscospark://us/{kind}/{value}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def person_id_for(email: str) -> str:
+    """A stable Webex-style person ID derived from an email (fixtures reload to the same IDs)."""
+    return _spark_id("PEOPLE", uuid.uuid5(_NAMESPACE, "person:" + email.lower()))
+
+
+def org_webex_id_for(org_key: str) -> str:
+    return _spark_id("ORGANIZATION", uuid.uuid5(_NAMESPACE, "org:" + org_key))
+
+
+def tracking_id() -> str:
+    """A tracking ID in Webex's form: 32 uppercase hex, underscore, epoch milliseconds."""
+    import time
+
+    return f"{uuid.uuid4().hex.upper()}_{int(time.time() * 1000)}"

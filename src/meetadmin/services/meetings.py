@@ -1,0 +1,97 @@
+"""Reading one meeting by any of its three ID kinds, with Webex's visibility rules.
+
+Admins (admin read scope) see every meeting of their organisation; users see what they host. An ended
+instance belongs to the host it ran under, so after a reassignment the original host still sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
+from meetadmin.domain.occurrences import is_occurrence, occurrences_between
+from meetadmin.errors import NotFound
+from meetadmin.services.common import utcnow
+from meetadmin.store.db import transaction
+from meetadmin.store.meeting_reads import (
+    InstanceView,
+    SeriesView,
+    instance_view,
+    person_key_by_email,
+    series_view,
+)
+from meetadmin.store.tokens import TokenOwner
+
+NOT_FOUND = "The meeting is not found."
+READY_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class FoundMeeting:
+    """What GET /meetings/{id} found: a series (maybe at one occurrence) or an instance."""
+
+    kind: MeetingIdKind
+    series: SeriesView
+    instance: InstanceView | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    state: str | None = None
+
+
+def scheduled_state(start: datetime, end: datetime, now: datetime) -> str:
+    if end <= now:
+        return "ended"
+    if start - now <= READY_WINDOW:
+        return "ready"
+    return "scheduled"
+
+
+def get_meeting(
+    sessions: sessionmaker[Session],
+    caller: TokenOwner,
+    as_admin: bool,
+    meeting_id: str,
+    host_email: str | None,
+    current: bool,
+) -> FoundMeeting:
+    parsed = parse_meeting_id(meeting_id)
+    if parsed.kind is MeetingIdKind.UNKNOWN:
+        raise NotFound(NOT_FOUND)
+    with transaction(sessions) as session:
+        viewer = _viewer(session, caller, as_admin, host_email)
+        if parsed.kind is MeetingIdKind.INSTANCE:
+            instance = instance_view(session, caller.org_id, meeting_id)
+            if instance is None or (viewer is not None and instance.host.key != viewer):
+                raise NotFound(NOT_FOUND)
+            return FoundMeeting(parsed.kind, instance.series, instance=instance)
+        series = series_view(session, caller.org_id, parsed.series_id)
+        if series is None or (viewer is not None and series.host.key != viewer):
+            raise NotFound(NOT_FOUND)
+    s = series.series
+    now = utcnow()
+    if parsed.kind is MeetingIdKind.SCHEDULED:
+        start = parsed.occurrence_start
+        if start is None or not is_occurrence(s.start, s.recurrence, start):
+            raise NotFound(NOT_FOUND)
+        end = start + (s.end - s.start)
+        return FoundMeeting(parsed.kind, series, start=start, end=end, state=scheduled_state(start, end, now))
+    if current:
+        upcoming = occurrences_between(s.start, s.end, s.recurrence, now, datetime.max)[:1]
+        if upcoming:
+            return FoundMeeting(parsed.kind, series, start=upcoming[0][0], end=upcoming[0][1])
+    return FoundMeeting(parsed.kind, series)
+
+
+def _viewer(session: Session, caller: TokenOwner, as_admin: bool, host_email: str | None) -> int | None:
+    """Whose meetings the caller may see: None for the whole organisation (an admin), else a person key."""
+    if as_admin:
+        if host_email:
+            key = person_key_by_email(session, caller.org_id, host_email)
+            if key is None:
+                raise NotFound(NOT_FOUND)
+            return key
+        return None
+    return caller.person_key

@@ -1,0 +1,142 @@
+"""Reassign Meetings to a New Host: load in a few queries, decide per meeting, apply in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.domain import reassign as rules
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
+from meetadmin.errors import Forbidden
+from meetadmin.services.common import target_site, utcnow
+from meetadmin.store.db import transaction
+from meetadmin.store.meetings import SeriesRow, add_audit_events, add_notices, series_for_reassign, set_host
+from meetadmin.store.sites import new_host_on_site
+from meetadmin.store.tokens import TokenOwner
+
+
+@dataclass(frozen=True)
+class ItemVerdict:
+    meeting_id: str
+    status: int
+    message: str | None = None
+    description: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass(frozen=True)
+class ReassignOutcome:
+    items: list[ItemVerdict]
+    moved: int
+
+    @property
+    def all_ok(self) -> bool:
+        return all(item.ok for item in self.items)
+
+
+def reassign_hosts(
+    sessions: sessionmaker[Session],
+    caller: TokenOwner,
+    site_url: str | None,
+    host_email: str,
+    meeting_ids: list[str],
+    tracking_id: str,
+    apply: bool = True,
+) -> ReassignOutcome:
+    """Move ``meeting_ids`` to ``host_email``, or with ``apply=False`` only say what would happen."""
+    with transaction(sessions, write=apply) as session:
+        site = target_site(session, caller, site_url)
+        host = new_host_on_site(session, caller.org_id, host_email, site.id)
+        refusal = rules.host_refusal(host, site.site_url, host_email.strip())
+        if refusal is not None or host is None:
+            raise Forbidden(
+                refusal.description if refusal else "", message=refusal.message if refusal else None
+            )
+
+        parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
+        wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
+        series = series_for_reassign(session, caller.org_id, sorted(wanted), lock=apply)
+
+        verdicts: list[ItemVerdict] = []
+        moving: list[str] = []
+        for mid in meeting_ids:
+            p = parsed[mid]
+            row = series.get(p.series_id)
+            refusal = rules.not_found() if row is None else rules.id_refusal(p.kind)
+            if refusal is None and row is not None:
+                refusal = rules.why_not_reassignable(
+                    row.facts, host, site.site_url, site.allow_third_party_reassign
+                )
+            if refusal is not None:
+                verdicts.append(ItemVerdict(mid, refusal.status, refusal.message, refusal.description))
+                continue
+            verdicts.append(ItemVerdict(mid, 200))
+            if row is not None and row.facts.host_key != host.key:
+                moving.append(mid)
+
+        if apply and moving:
+            _apply(session, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
+        return ReassignOutcome(verdicts, len(moving) if apply else 0)
+
+
+def _apply(
+    session: Session,
+    caller: TokenOwner,
+    site_url: str,
+    host_key: int,
+    host_email: str,
+    moving: list[str],
+    series: dict[str, SeriesRow],
+    tracking_id: str,
+) -> None:
+    now = utcnow()
+    set_host(session, moving, host_key, now)
+    events = []
+    notices = []
+    for mid in moving:
+        row = series[mid]
+        events.append(
+            {
+                "id": str(uuid.uuid4()),
+                "org_id": caller.org_id,
+                "created": now,
+                "actor_id": caller.person_key,
+                "category": "MEETINGS",
+                "action": "reassignHost",
+                "target_type": "MEETING_SERIES",
+                "target_id": mid,
+                "target_name": row.title,
+                "tracking_id": tracking_id,
+                "data": {
+                    "meetingId": mid,
+                    "title": row.title,
+                    "siteUrl": site_url,
+                    "oldHostEmail": row.host_email,
+                    "newHostEmail": host_email,
+                },
+            }
+        )
+        notices.append(
+            {
+                "org_id": caller.org_id,
+                "kind": "meetingCancelled",
+                "recipient": row.host_email,
+                "subject": f"Cancelled: {row.title}",
+                "payload": {
+                    "meetingId": mid,
+                    "title": row.title,
+                    "siteUrl": site_url,
+                    "reason": f"The meeting was reassigned to {host_email} by {caller.email}.",
+                    "trackingId": tracking_id,
+                },
+                "created": now,
+                "sent_at": None,
+            }
+        )
+    add_audit_events(session, events)
+    add_notices(session, notices)

@@ -1,0 +1,37 @@
+"""The sites a person can use, with their default (preferred) site."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.errors import NotFound
+from meetadmin.store.db import transaction
+from meetadmin.store.models import Person
+from meetadmin.store.sites import org_sites, person_site_ids
+from meetadmin.store.tokens import TokenOwner
+
+
+def list_sites(
+    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, user_email: str | None
+) -> list[tuple[str, bool]]:
+    """``(siteUrl, default)`` pairs. Admins may ask for a user of their organisation (``userEmail``)."""
+    with transaction(sessions) as session:
+        person_key, preferred = caller.person_key, caller.preferred_site_id
+        if as_admin and user_email:
+            row = session.execute(
+                select(Person.id, Person.preferred_site_id).where(
+                    Person.org_id == caller.org_id, Person.email_key == user_email.strip().lower()
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"No user with the email '{user_email[:320]}' is in your organisation.")
+            person_key, preferred = row[0], row[1]
+        sites = {s.id: s.site_url for s in org_sites(session, caller.org_id)}
+        usable = [sid for sid in person_site_ids(session, person_key) if sid in sites]
+        if as_admin and not user_email:
+            usable = list(sites)
+        if preferred in sites and preferred not in usable:
+            usable.insert(0, preferred)
+    default = preferred if preferred in usable else (usable[0] if usable else None)
+    return [(sites[sid], sid == default) for sid in usable]

@@ -1,0 +1,73 @@
+"""Reading meetings: a series with its host, and instances with the host they ran under."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
+
+
+@dataclass(frozen=True)
+class HostView:
+    key: int
+    person_id: str
+    email: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    series: MeetingSeries
+    site_url: str
+    host: HostView
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: str
+    series: SeriesView
+    host: HostView
+    start: datetime
+    end: datetime | None
+    state: str
+
+
+def _host(person: Person) -> HostView:
+    return HostView(person.id, person.person_id, person.email, person.display_name)
+
+
+def series_view(session: Session, org_id: str, series_id: str) -> SeriesView | None:
+    row = session.execute(
+        select(MeetingSeries, Site.site_url, Person)
+        .join(Site, Site.id == MeetingSeries.site_id)
+        .join(Person, Person.id == MeetingSeries.host_id)
+        .where(MeetingSeries.id == series_id, MeetingSeries.org_id == org_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return SeriesView(row[0], row[1], _host(row[2]))
+
+
+def instance_view(session: Session, org_id: str, instance_id: str) -> InstanceView | None:
+    row = session.execute(
+        select(MeetingInstance, Person)
+        .join(Person, Person.id == MeetingInstance.host_id)
+        .where(MeetingInstance.id == instance_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    instance, person = row
+    series = series_view(session, org_id, instance.series_id)
+    if series is None:
+        return None
+    return InstanceView(instance.id, series, _host(person), instance.start, instance.end, instance.state)
+
+
+def person_key_by_email(session: Session, org_id: str, email: str) -> int | None:
+    return session.scalar(
+        select(Person.id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
+    )

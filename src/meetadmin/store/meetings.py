@@ -1,0 +1,104 @@
+"""Meeting series queries for reassignment: loaded and changed in a few set-based statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from meetadmin.domain.reassign import SeriesFacts
+from meetadmin.store.models import AuditEvent, MeetingSeries, Notice, Person, SessionType, Site
+
+
+@dataclass(frozen=True)
+class SeriesRow:
+    facts: SeriesFacts
+    title: str
+    host_email: str
+    host_display_name: str
+    start: datetime
+
+
+def series_for_reassign(
+    session: Session, org_id: str, series_ids: list[str], lock: bool
+) -> dict[str, SeriesRow]:
+    """The organisation's series among ``series_ids``; IDs of other organisations are simply absent.
+
+    With ``lock`` the rows are locked for the transaction (PostgreSQL), so two concurrent reassignments
+    of one series serialise instead of racing.
+    """
+    if not series_ids:
+        return {}
+    host = aliased(Person)
+    stmt = (
+        select(
+            MeetingSeries.id,
+            Site.site_url,
+            MeetingSeries.host_id,
+            MeetingSeries.scheduled_type,
+            MeetingSeries.state,
+            MeetingSeries.session_type_id,
+            SessionType.kind,
+            MeetingSeries.callback,
+            MeetingSeries.integration,
+            MeetingSeries.scheduled_by_id,
+            MeetingSeries.title,
+            host.email,
+            host.display_name,
+            MeetingSeries.start,
+        )
+        .join(Site, Site.id == MeetingSeries.site_id)
+        .join(host, host.id == MeetingSeries.host_id)
+        .outerjoin(
+            SessionType,
+            and_(
+                SessionType.site_id == MeetingSeries.site_id,
+                SessionType.type_id == MeetingSeries.session_type_id,
+            ),
+        )
+        .where(MeetingSeries.org_id == org_id, MeetingSeries.id.in_(sorted(series_ids)))
+        .order_by(MeetingSeries.id)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=MeetingSeries)
+    rows: dict[str, SeriesRow] = {}
+    for r in session.execute(stmt):
+        facts = SeriesFacts(
+            id=r[0],
+            site_url=r[1],
+            host_key=r[2],
+            scheduled_type=r[3],
+            state=r[4],
+            session_type_id=r[5],
+            session_type_kind=r[6],
+            callback=r[7],
+            integration=r[8],
+            scheduled_on_behalf=r[9] is not None and r[9] != r[2],
+        )
+        rows[r[0]] = SeriesRow(
+            facts=facts, title=r[10], host_email=r[11], host_display_name=r[12], start=r[13]
+        )
+    return rows
+
+
+def set_host(session: Session, series_ids: list[str], host_key: int, now: datetime) -> None:
+    """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
+    session.execute(
+        update(MeetingSeries)
+        .where(MeetingSeries.id.in_(series_ids))
+        .values(host_id=host_key, updated=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_audit_events(session: Session, events: list[dict[str, Any]]) -> None:
+    if events:
+        session.execute(insert(AuditEvent), events)
+
+
+def add_notices(session: Session, notices: list[dict[str, Any]]) -> None:
+    if notices:
+        session.execute(insert(Notice), notices)

@@ -1,0 +1,236 @@
+"""Tables. The schema is only ever built by the Alembic migrations in ``migrations/``.
+
+Times are stored as naive UTC datetimes. Emails and personal room IDs keep the case they were given in
+and are matched through a lower-cased key column with a unique index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    webex_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    site_url: Mapped[str] = mapped_column(String(255), unique=True)
+    pmr_prefix: Mapped[str] = mapped_column(String(16), default="")
+    pmr_site_code: Mapped[str] = mapped_column(String(16), default="")
+    pmr_digits: Mapped[int] = mapped_column(Integer, default=8)
+    pmr_quarantine_days: Mapped[int] = mapped_column(Integer, default=90)
+    allow_third_party_reassign: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SessionType(Base):
+    __tablename__ = "session_types"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    type_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    short_name: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(256))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class HostPrivilege(Base):
+    """What a person may do on one site."""
+
+    __tablename__ = "host_privileges"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    host: Mapped[bool] = mapped_column(Boolean, default=False)
+    license_meeting: Mapped[bool] = mapped_column(Boolean, default=False)
+    license_webinar: Mapped[bool] = mapped_column(Boolean, default=False)
+    calling: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_host_privileges_site", "site_id"),)
+
+
+class PersonSessionType(Base):
+    __tablename__ = "person_session_types"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(primary_key=True)
+    type_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["site_id", "type_id"], ["session_types.site_id", "session_types.type_id"], ondelete="CASCADE"
+        ),
+    )
+
+
+class PersonalRoomId(Base):
+    """Personal room IDs, current and quarantined.
+
+    ``(site_id, room_key)`` is unique across both, so the database itself refuses to hand one ID to two
+    people, and an ID given up stays reserved to its former owner until ``reserved_until``.
+    """
+
+    __tablename__ = "personal_room_ids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    room_id: Mapped[str] = mapped_column(String(64))
+    room_key: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reserved_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ux_personal_room_ids_site_key", "site_id", "room_key", unique=True),
+        Index(
+            "ux_personal_room_ids_active_owner",
+            "site_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+        Index("ix_personal_room_ids_person", "person_id"),
+    )
+
+
+class MeetingSeries(Base):
+    __tablename__ = "meeting_series"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    host_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    title: Mapped[str] = mapped_column(String(128))
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime] = mapped_column(DateTime)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    recurrence: Mapped[str | None] = mapped_column(String(512))
+    session_type_id: Mapped[str] = mapped_column(String(32))
+    scheduled_type: Mapped[str] = mapped_column(String(32), default="meeting")
+    state: Mapped[str] = mapped_column(String(32), default="active")
+    callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    integration: Mapped[str | None] = mapped_column(String(32))
+    scheduled_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    meeting_number: Mapped[str] = mapped_column(String(32))
+    password: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_meeting_series_org_host", "org_id", "host_id"),
+        Index("ix_meeting_series_site_host", "site_id", "host_id"),
+    )
+
+
+class MeetingInstance(Base):
+    """A meeting that ran (or runs): it keeps the host it ran under, whatever the series' host is now."""
+
+    __tablename__ = "meeting_instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("meeting_series.id", ondelete="CASCADE"), index=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    start: Mapped[datetime] = mapped_column(DateTime)
+    end: Mapped[datetime | None] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(32))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    created: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(255))
+    target_name: Mapped[str] = mapped_column(String(255), default="")
+    tracking_id: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_events_org_created", "org_id", "created"),)
+
+
+class Notice(Base):
+    """Outbox of notices (e-mails) owed to people; a mailer drains it."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(512))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a request sent with an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_records"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
