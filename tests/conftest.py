@@ -25,6 +25,12 @@ from meetadmin.store.db import make_engine, make_sessionmaker, normalise_url, tr
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
+from tests import conformance
+from tests.conformance import (  # noqa: F401  (pytest hooks: conformance counts in the summary)
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 from tests.worlds import example_world
 
 PG_URL = os.environ.get("MEETADMIN_TEST_POSTGRES_URL", "")
@@ -95,6 +101,7 @@ def app(engine: Engine, database_url: str) -> Any:
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
+        conformance.install(c)  # every response is checked against the official Webex schema
         yield c
 
 
