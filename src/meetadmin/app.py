@@ -9,14 +9,16 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from meetadmin import __version__
-from meetadmin.api import meetings, reassign, sites
+from meetadmin.api import meetings, preferences, reassign, sites
+from meetadmin.api.docs import install_docs
+from meetadmin.api.auth import TokenCache
 from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import make_engine, make_sessionmaker
 
-ROUTERS = [reassign.router, meetings.router, sites.router]
+ROUTERS = [reassign.router, meetings.router, sites.router, preferences.router]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -43,7 +45,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.settings = settings
+    app.state.token_cache = TokenCache()
     install_error_handlers(app)
+    install_docs(app)
     app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")

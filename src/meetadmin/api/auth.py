@@ -6,11 +6,14 @@ operation needs: 403.
 
 from __future__ import annotations
 
+import time
+
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from meetadmin.errors import Forbidden, Unauthorized
 from meetadmin.store.db import transaction
-from meetadmin.store.tokens import TokenOwner, find_token_owner
+from meetadmin.store.tokens import TokenOwner, find_token_owner, hash_token
 
 Principal = TokenOwner
 
@@ -33,7 +36,27 @@ AUDIT_READ = ("audit:events_read",)
 _MISSING_SCOPE = "The token lacks the scope this operation needs: one of {scopes}."
 
 
-def authenticate(request: Request) -> Principal:
+class TokenCache:
+    """Known tokens for a few seconds, so a busy client does not cost a token lookup per request."""
+
+    def __init__(self, ttl_seconds: float = 5.0, size: int = 10_000) -> None:
+        self.ttl = ttl_seconds
+        self.size = size
+        self._entries: dict[str, tuple[float, TokenOwner]] = {}
+
+    def get(self, key: str) -> TokenOwner | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: str, owner: TokenOwner) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, owner)
+
+
+async def authenticate(request: Request) -> Principal:
     """FastAPI dependency: the owner of the bearer token, or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -42,11 +65,20 @@ def authenticate(request: Request) -> Principal:
         raise Unauthorized("Send 'Authorization: Bearer <token>'.")
     if len(token) > 4096:
         raise Unauthorized("The access token is not valid.")
-    with transaction(request.app.state.sessions) as session:
-        owner = find_token_owner(session, token)
+    cache: TokenCache = request.app.state.token_cache
+    key = hash_token(token)
+    owner = cache.get(key)
     if owner is None:
-        raise Unauthorized("The access token is not valid.")
+        owner = await run_in_threadpool(_lookup, request, token)
+        if owner is None:
+            raise Unauthorized("The access token is not valid.")
+        cache.put(key, owner)
     return owner
+
+
+def _lookup(request: Request, token: str) -> TokenOwner | None:
+    with transaction(request.app.state.sessions) as session:
+        return find_token_owner(session, token)
 
 
 def has_any(principal: Principal, scopes: tuple[str, ...]) -> bool:

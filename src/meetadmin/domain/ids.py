@@ -83,6 +83,16 @@ def org_webex_id_for(org_key: str) -> str:
     return _spark_id("ORGANIZATION", uuid.uuid5(_NAMESPACE, "org:" + org_key))
 
 
+def ordered_uuid() -> str:
+    """A time-ordered UUID (version 7): rows keyed by it are appended, not scattered, in a B-tree."""
+    import time
+
+    value = (int(time.time() * 1000) << 80) | (secrets.randbits(80))
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
 def tracking_id() -> str:
     """A tracking ID in Webex's form: 32 uppercase hex, underscore, epoch milliseconds."""
     import time

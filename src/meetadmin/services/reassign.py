@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain import reassign as rules
-from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
+from meetadmin.domain.ids import MeetingIdKind, ordered_uuid, parse_meeting_id
 from meetadmin.errors import Forbidden
 from meetadmin.services.common import target_site, utcnow
 from meetadmin.store.db import transaction
@@ -102,7 +101,7 @@ def _apply(
         row = series[mid]
         events.append(
             {
-                "id": str(uuid.uuid4()),
+                "id": ordered_uuid(),
                 "org_id": caller.org_id,
                 "created": now,
                 "actor_id": caller.person_key,

@@ -1,4 +1,8 @@
-"""Meeting series queries for reassignment: loaded and changed in a few set-based statements."""
+"""Meeting series queries for reassignment: loaded and changed in a few set-based statements.
+
+The statements are built once (with expanding bind parameters for the ID lists) and run on the Core
+connection: this is the hot path of a bulk reassignment.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from meetadmin.domain.reassign import SeriesFacts
@@ -22,6 +26,47 @@ class SeriesRow:
     start: datetime
 
 
+_host = aliased(Person)
+_SERIES = (
+    select(
+        MeetingSeries.id,
+        Site.site_url,
+        MeetingSeries.host_id,
+        MeetingSeries.scheduled_type,
+        MeetingSeries.state,
+        MeetingSeries.session_type_id,
+        SessionType.kind,
+        MeetingSeries.callback,
+        MeetingSeries.integration,
+        MeetingSeries.scheduled_by_id,
+        MeetingSeries.title,
+        _host.email,
+        _host.display_name,
+        MeetingSeries.start,
+    )
+    .join(Site, Site.id == MeetingSeries.site_id)
+    .join(_host, _host.id == MeetingSeries.host_id)
+    .outerjoin(
+        SessionType,
+        and_(
+            SessionType.site_id == MeetingSeries.site_id, SessionType.type_id == MeetingSeries.session_type_id
+        ),
+    )
+    .where(
+        MeetingSeries.org_id == bindparam("org_id"), MeetingSeries.id.in_(bindparam("ids", expanding=True))
+    )
+    .order_by(MeetingSeries.id)
+)
+_SERIES_LOCKED = _SERIES.with_for_update(of=MeetingSeries)
+_SET_HOST = (
+    update(MeetingSeries)
+    .where(MeetingSeries.id.in_(bindparam("ids", expanding=True)))
+    .values(host_id=bindparam("host_id"), updated=bindparam("now"))
+)
+_ADD_AUDIT = insert(AuditEvent)
+_ADD_NOTICE = insert(Notice)
+
+
 def series_for_reassign(
     session: Session, org_id: str, series_ids: list[str], lock: bool
 ) -> dict[str, SeriesRow]:
@@ -32,40 +77,9 @@ def series_for_reassign(
     """
     if not series_ids:
         return {}
-    host = aliased(Person)
-    stmt = (
-        select(
-            MeetingSeries.id,
-            Site.site_url,
-            MeetingSeries.host_id,
-            MeetingSeries.scheduled_type,
-            MeetingSeries.state,
-            MeetingSeries.session_type_id,
-            SessionType.kind,
-            MeetingSeries.callback,
-            MeetingSeries.integration,
-            MeetingSeries.scheduled_by_id,
-            MeetingSeries.title,
-            host.email,
-            host.display_name,
-            MeetingSeries.start,
-        )
-        .join(Site, Site.id == MeetingSeries.site_id)
-        .join(host, host.id == MeetingSeries.host_id)
-        .outerjoin(
-            SessionType,
-            and_(
-                SessionType.site_id == MeetingSeries.site_id,
-                SessionType.type_id == MeetingSeries.session_type_id,
-            ),
-        )
-        .where(MeetingSeries.org_id == org_id, MeetingSeries.id.in_(sorted(series_ids)))
-        .order_by(MeetingSeries.id)
-    )
-    if lock:
-        stmt = stmt.with_for_update(of=MeetingSeries)
+    stmt = _SERIES_LOCKED if lock else _SERIES
     rows: dict[str, SeriesRow] = {}
-    for r in session.execute(stmt):
+    for r in session.connection().execute(stmt, {"org_id": org_id, "ids": sorted(series_ids)}):
         facts = SeriesFacts(
             id=r[0],
             site_url=r[1],
@@ -86,19 +100,14 @@ def series_for_reassign(
 
 def set_host(session: Session, series_ids: list[str], host_key: int, now: datetime) -> None:
     """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
-    session.execute(
-        update(MeetingSeries)
-        .where(MeetingSeries.id.in_(series_ids))
-        .values(host_id=host_key, updated=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_SET_HOST, {"ids": series_ids, "host_id": host_key, "now": now})
 
 
 def add_audit_events(session: Session, events: list[dict[str, Any]]) -> None:
     if events:
-        session.execute(insert(AuditEvent), events)
+        session.connection().execute(_ADD_AUDIT, events)
 
 
 def add_notices(session: Session, notices: list[dict[str, Any]]) -> None:
     if notices:
-        session.execute(insert(Notice), notices)
+        session.connection().execute(_ADD_NOTICE, notices)

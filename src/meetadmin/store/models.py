@@ -160,8 +160,8 @@ class MeetingSeries(Base):
     updated: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (
-        Index("ix_meeting_series_org_host", "org_id", "host_id"),
-        Index("ix_meeting_series_site_host", "site_id", "host_id"),
+        Index("ix_meeting_series_host_site_start", "host_id", "site_id", "start"),
+        Index("ix_meeting_series_org_start", "org_id", "start"),
     )
 
 
@@ -234,3 +234,29 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class PersonalRoomSettings(Base):
+    """The options of a person's personal room on one site, once the owner (or an admin) has set them.
+
+    Until then the room shows defaults derived from the person; the room ID itself lives in
+    ``personal_room_ids``.
+    """
+
+    __tablename__ = "personal_room_settings"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(128))
+    host_pin: Mapped[str] = mapped_column(String(16))
+    enabled_auto_lock: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_lock_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    enabled_notify_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    support_co_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    support_anyone_as_co_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_first_user_to_be_co_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_authenticated_devices: Mapped[bool] = mapped_column(Boolean, default=False)
+    co_hosts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_personal_room_settings_site", "site_id"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.pmr import RoomIdRule
@@ -41,8 +41,11 @@ def site_by_url(session: Session, org_id: str, site_url: str) -> SiteRow | None:
     return _site_row(site) if site else None
 
 
+_SITE_BY_ID = select(Site).where(Site.id == bindparam("site_id"))
+
+
 def site_by_id(session: Session, site_id: int) -> SiteRow | None:
-    site = session.get(Site, site_id)
+    site = session.scalars(_SITE_BY_ID, {"site_id": site_id}).one_or_none()
     return _site_row(site) if site else None
 
 
@@ -63,27 +66,35 @@ def person_site_ids(session: Session, person_key: int) -> list[int]:
     )
 
 
+_NEW_HOST = (
+    select(
+        Person.id,
+        Person.email,
+        HostPrivilege.host,
+        HostPrivilege.license_meeting,
+        HostPrivilege.license_webinar,
+        HostPrivilege.calling,
+    )
+    .outerjoin(
+        HostPrivilege,
+        (HostPrivilege.person_id == Person.id) & (HostPrivilege.site_id == bindparam("site_id")),
+    )
+    .where(Person.org_id == bindparam("org_id"), Person.email_key == bindparam("email_key"))
+)
+_PERSON_TYPES = select(PersonSessionType.type_id).where(
+    PersonSessionType.person_id == bindparam("person_id"), PersonSessionType.site_id == bindparam("site_id")
+)
+
+
 def new_host_on_site(session: Session, org_id: str, email: str, site_id: int) -> NewHost | None:
     """The person of ``org_id`` with this email and what they may do on the site (None if unknown)."""
-    row = session.execute(
-        select(
-            Person.id,
-            Person.email,
-            HostPrivilege.host,
-            HostPrivilege.license_meeting,
-            HostPrivilege.license_webinar,
-            HostPrivilege.calling,
-        )
-        .outerjoin(HostPrivilege, (HostPrivilege.person_id == Person.id) & (HostPrivilege.site_id == site_id))
-        .where(Person.org_id == org_id, Person.email_key == email.strip().lower())
+    conn = session.connection()
+    row = conn.execute(
+        _NEW_HOST, {"site_id": site_id, "org_id": org_id, "email_key": email.strip().lower()}
     ).one_or_none()
     if row is None:
         return None
-    types = session.scalars(
-        select(PersonSessionType.type_id).where(
-            PersonSessionType.person_id == row[0], PersonSessionType.site_id == site_id
-        )
-    ).all()
+    types = conn.execute(_PERSON_TYPES, {"person_id": row[0], "site_id": site_id}).scalars().all()
     return NewHost(
         key=row[0],
         email=row[1],

@@ -191,8 +191,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
-        batch_op.create_index("ix_meeting_series_org_host", ["org_id", "host_id"], unique=False)
-        batch_op.create_index("ix_meeting_series_site_host", ["site_id", "host_id"], unique=False)
+        batch_op.create_index("ix_meeting_series_host_site_start", ["host_id", "site_id", "start"], unique=False)
+        batch_op.create_index("ix_meeting_series_org_start", ["org_id", "start"], unique=False)
 
     op.create_table(
         "person_session_types",
@@ -271,8 +271,8 @@ def downgrade() -> None:
     op.drop_table("personal_room_ids")
     op.drop_table("person_session_types")
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
-        batch_op.drop_index("ix_meeting_series_site_host")
-        batch_op.drop_index("ix_meeting_series_org_host")
+        batch_op.drop_index("ix_meeting_series_org_start")
+        batch_op.drop_index("ix_meeting_series_host_site_start")
 
     op.drop_table("meeting_series")
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:

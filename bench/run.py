@@ -1,0 +1,229 @@
+"""meetadmin benchmarks: reassignments and personal room refreshes against a real server process.
+
+    ./dev bench                       # 1,000 and 100,000 series, 10,000 people, every scenario
+    ./dev bench --sizes 1000 --duration 5 --scenarios reassign1,reassign100
+
+For each organisation size it generates an organisation into a fresh SQLite file (or --database-url),
+starts ``meetadmin serve`` on a free loopback port, and prints requests/s and items changed/s under load
+(16 connections), p50/p99 latency unloaded (1 connection) and under load, and the server's memory.
+Items changed are counted from the audit log, so a request that changed nothing does not count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadgen  # noqa: E402
+import world  # noqa: E402
+
+from meetadmin.store.db import make_engine  # noqa: E402
+from meetadmin.store.models import AuditEvent  # noqa: E402
+
+SCENARIOS = ("reassign1", "reassign100", "pmr_system100", "pmr_explicit100")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (uvicorn workers), in MiB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        p = pending.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).with_name("meetadmin")
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--database-url", url, "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(
+                    f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
+                ) from None
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not come up")
+
+
+class Requests:
+    """Request bodies where every request really changes something."""
+
+    def __init__(self, series: int, people: int, port: int) -> None:
+        self.series, self.people = series, people
+        self.host_of = [i % people for i in range(series)]
+        self.cursor = itertools.count()
+        self.person_cursor = itertools.count()
+        self.explicit = itertools.count()
+        self.headers = {"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"}
+        self.hostport = f"127.0.0.1:{port}"
+
+    def _post(self, path: str, body: object) -> bytes:
+        return loadgen.request_bytes("POST", path, self.hostport, self.headers, json.dumps(body).encode())
+
+    def reassign(self, batch: int) -> Callable[[], bytes]:
+        def make() -> bytes:
+            start = next(self.cursor) * batch % self.series
+            ids = [(start + k) % self.series for k in range(batch)]
+            current = {self.host_of[i] for i in ids}
+            new = random.randrange(self.people)
+            while new in current:
+                new = random.randrange(self.people)
+            for i in ids:
+                self.host_of[i] = new
+            body = {"hostEmail": world.person_email(new), "meetingIds": [world.series_id(i) for i in ids]}
+            return self._post("/v1/meetings/reassignHost", body)
+
+        return make
+
+    def _people(self, batch: int) -> list[int]:
+        start = next(self.person_cursor) * batch % self.people
+        return [(start + k) % self.people for k in range(batch)]
+
+    def pmr_system(self, batch: int) -> Callable[[], bytes]:
+        def make() -> bytes:
+            items = [{"email": world.person_email(p), "systemGenerated": True} for p in self._people(batch)]
+            return self._post(
+                "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId",
+                {"siteUrl": world.SITE, "personalMeetingRoomIds": items},
+            )
+
+        return make
+
+    def pmr_explicit(self, batch: int) -> Callable[[], bytes]:
+        def make() -> bytes:
+            items = [
+                {"email": world.person_email(p), "personalMeetingRoomId": f"bx{next(self.explicit):012d}"}
+                for p in self._people(batch)
+            ]
+            return self._post(
+                "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId",
+                {"siteUrl": world.SITE, "personalMeetingRoomIds": items},
+            )
+
+        return make
+
+
+def audit_count(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.execute(select(func.count()).select_from(AuditEvent)).scalar_one())
+    engine.dispose()
+    return n
+
+
+def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
+    tmp = tempfile.mkdtemp(prefix="meetadmin-bench-")
+    url = url or f"sqlite:///{tmp}/bench.db"
+    t0 = time.perf_counter()
+    world.create(url, series, args.people)
+    print(
+        f"\n## {series:,} series, {args.people:,} people  (generated and loaded in {time.perf_counter() - t0:.1f} s)"
+    )
+    port = free_port()
+    server = start_server(url, port, args.workers)
+    try:
+        reqs = Requests(series, args.people, port)
+        print(f"server: meetadmin serve --workers {args.workers}, idle RSS {rss_mib(server.pid):.0f} MiB")
+        header = (
+            f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
+            f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8}"
+        )
+        print(header)
+        for name in args.scenarios:
+            batch = 1 if name == "reassign1" else 100
+            make = {
+                "reassign1": reqs.reassign,
+                "reassign100": reqs.reassign,
+                "pmr_system100": reqs.pmr_system,
+                "pmr_explicit100": reqs.pmr_explicit,
+            }[name](batch)
+            # warm up, then unloaded latency on one connection, then load on 16
+            asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
+            single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
+            before = audit_count(url)
+            loaded = asyncio.run(
+                loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
+            )
+            changed = audit_count(url) - before
+            bad = sum(
+                n
+                for status, n in {**single.statuses, **loaded.statuses}.items()
+                if status >= 300 and status != 204
+            )
+            print(
+                f"{name:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
+                f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
+                f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
+                f"{bad:>7} {rss_mib(server.pid):>8.0f}"
+            )
+            if bad:
+                print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,100000", help="series counts, comma separated")
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
+    args = parser.parse_args()
+    args.scenarios = [s for s in args.scenarios.split(",") if s]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    print(
+        f"meetadmin benchmark on {os.cpu_count()} cores; load: {args.connections} connections, {args.duration:.0f} s"
+    )
+    for size in (int(s) for s in args.sizes.split(",")):
+        bench_size(args, size, args.database_url)
+
+
+if __name__ == "__main__":
+    main()
