@@ -30,11 +30,10 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import loadgen  # noqa: E402
-import world  # noqa: E402
-
-from meetadmin.store.db import make_engine  # noqa: E402
-from meetadmin.store.models import AuditEvent  # noqa: E402
+import loadgen
+import world
+from meetadmin.store.db import make_engine
+from meetadmin.store.models import AuditEvent
 
 SCENARIOS = ("reassign1", "reassign100", "pmr_system100", "pmr_explicit100")
 
@@ -156,7 +155,8 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
     t0 = time.perf_counter()
     world.create(url, series, args.people)
     print(
-        f"\n## {series:,} series, {args.people:,} people  (generated and loaded in {time.perf_counter() - t0:.1f} s)"
+        f"\n## {series:,} series, {args.people:,} people "
+        f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
     )
     port = free_port()
     server = start_server(url, port, args.workers)
@@ -219,7 +219,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     print(
-        f"meetadmin benchmark on {os.cpu_count()} cores; load: {args.connections} connections, {args.duration:.0f} s"
+        f"meetadmin benchmark on {os.cpu_count()} cores; "
+        f"load: {args.connections} connections, {args.duration:.0f} s"
     )
     for size in (int(s) for s in args.sizes.split(",")):
         bench_size(args, size, args.database_url)

@@ -191,7 +191,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
-        batch_op.create_index("ix_meeting_series_host_site_start", ["host_id", "site_id", "start"], unique=False)
+        batch_op.create_index(
+            "ix_meeting_series_host_site_start", ["host_id", "site_id", "start"], unique=False
+        )
         batch_op.create_index("ix_meeting_series_org_start", ["org_id", "start"], unique=False)
 
     op.create_table(
