@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from meetadmin.client import commands as client_commands
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine, make_sessionmaker, transaction
 from meetadmin.store.fixtures import FixtureError, OnExisting, load_files
@@ -25,8 +26,9 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-console = Console()
-err = Console(stderr=True)
+client_commands.register(app)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DatabaseUrl = Annotated[
     str | None,
