@@ -13,7 +13,7 @@ def sessions(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 unless the request says its body is JSON (``application/json`` or ``+json``, any charset)."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
