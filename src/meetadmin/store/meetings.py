@@ -57,7 +57,16 @@ _SERIES = (
     )
     .order_by(MeetingSeries.id)
 )
-_SERIES_LOCKED = _SERIES.with_for_update(of=MeetingSeries)
+# Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent
+# writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
+_LOCK_SERIES = (
+    select(MeetingSeries.id)
+    .where(
+        MeetingSeries.org_id == bindparam("org_id"), MeetingSeries.id.in_(bindparam("ids", expanding=True))
+    )
+    .order_by(MeetingSeries.id)
+    .with_for_update()
+)
 _SET_HOST = (
     update(MeetingSeries)
     .where(MeetingSeries.id.in_(bindparam("ids", expanding=True)))
@@ -77,9 +86,12 @@ def series_for_reassign(
     """
     if not series_ids:
         return {}
-    stmt = _SERIES_LOCKED if lock else _SERIES
+    conn = session.connection()
+    params = {"org_id": org_id, "ids": sorted(series_ids)}
+    if lock and conn.dialect.name != "sqlite":  # SQLite writers are already serialised (BEGIN IMMEDIATE)
+        conn.execute(_LOCK_SERIES, params)
     rows: dict[str, SeriesRow] = {}
-    for r in session.connection().execute(stmt, {"org_id": org_id, "ids": sorted(series_ids)}):
+    for r in conn.execute(_SERIES, params):
         facts = SeriesFacts(
             id=r[0],
             site_url=r[1],
