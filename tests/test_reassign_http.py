@@ -449,3 +449,13 @@ def test_a_batch_of_100_is_a_handful_of_queries(client: TestClient, engine: Engi
     assert batch <= 12, statements
     assert batch == single  # the count does not grow with the batch size
     assert set(hosts(engine)[m] for m in many) == {JOHN_EMAIL}
+
+
+def test_reads_never_cross_organisations(client: TestClient, engine: Engine) -> None:
+    load_world(engine, example_world(), other_world())
+    assert client.get(f"/v1/meetings/{PLANNING}", headers=auth(OTHER_ADMIN)).status_code == 404
+    assert client.get(f"/v1/meetings/{OTHER_ORG_SERIES}", headers=auth(ADMIN)).status_code == 404
+    r = client.get(f"/v1/meetings/{OTHER_ORG_SERIES}", headers=auth(OTHER_ADMIN))
+    assert r.status_code == 200 and r.json()["hostEmail"] == "hank@globex.com"
+    sites = client.get("/v1/meetingPreferences/sites", headers=auth(OTHER_ADMIN)).json()["sites"]
+    assert sites == [{"siteUrl": "globex.webex.com", "default": True}]
