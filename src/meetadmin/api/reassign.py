@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.api.auth import REASSIGN, Principal, authenticate, require_admin
 from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.idempotency import IdempotencyKey, idempotent
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
 from meetadmin.errors import BadRequest
@@ -46,12 +48,17 @@ def item_json(item: ItemVerdict) -> dict[str, Any]:
 
 
 def _run(
-    request: Request, principal: Principal, site_url: str | None, body: ReassignMeetingRequest, apply: bool
+    request: Request,
+    principal: Principal,
+    site_url: str | None,
+    body: ReassignMeetingRequest,
+    apply: bool,
+    factory: sessionmaker[Session] | None = None,
 ) -> ReassignOutcome:
     require_admin(principal, REASSIGN)
     body = _checked(body)
     return reassign_hosts(
-        sessions(request),
+        factory or sessions(request),
         principal,
         site_url,
         body.hostEmail,
@@ -73,11 +80,18 @@ def reassign_host(
     body: ReassignMeetingRequest,
     principal: Annotated[Principal, Depends(authenticate)],
     site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    outcome = _run(request, principal, site_url, body, apply=True)
-    if outcome.all_ok:
-        return Response(status_code=204)
-    return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
+    require_admin(principal, REASSIGN)
+
+    def handle(factory: sessionmaker[Session]) -> Response:
+        outcome = _run(request, principal, site_url, body, apply=True, factory=factory)
+        if outcome.all_ok:
+            return Response(status_code=204)
+        return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
+
+    canonical = {"siteUrl": site_url, "body": body.model_dump()}
+    return idempotent(request, principal, idempotency_key, "reassignHost", canonical, handle)
 
 
 @router.post(

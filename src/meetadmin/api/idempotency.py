@@ -1,0 +1,67 @@
+"""The ``Idempotency-Key`` request header on POST operations (see ``services/idempotency.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Header, Request, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.api.auth import Principal
+from meetadmin.api.deps import sessions
+from meetadmin.api.responses import JSON_MEDIA_TYPE
+from meetadmin.errors import BadRequest
+from meetadmin.services.idempotency import Answer, IdempotencyClaim, request_hash, run_once
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description=(
+            "meetadmin: a client-chosen key (1 to 255 printable ASCII characters). Retrying the same request "
+            "with the same key within 24 hours returns the first answer without doing the work again; the "
+            "same key with a different request gets 409."
+        ),
+    ),
+]
+
+
+def _claim(
+    request: Request, principal: Principal, key: str, operation: str, canonical: Any
+) -> IdempotencyClaim:
+    key = key.strip()
+    if not key or not key.isascii() or not key.isprintable():
+        raise BadRequest("'Idempotency-Key' must be 1 to 255 printable ASCII characters.")
+    hours = int(request.app.state.settings.idempotency_ttl_hours)
+    return IdempotencyClaim(
+        principal.person_key, key, operation, request_hash(operation, canonical), timedelta(hours=hours)
+    )
+
+
+def idempotent(
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    operation: str,
+    canonical: Any,
+    handle: Callable[[sessionmaker[Session]], Response],
+) -> Response:
+    """Answer with ``handle(sessions)``; with a key, at most once per (caller, key) and request."""
+    if key is None:
+        return handle(sessions(request))
+    claim = _claim(request, principal, key, operation, canonical)
+
+    def work(factory: sessionmaker[Session]) -> Answer:
+        response = handle(factory)
+        return Answer(response.status_code, bytes(response.body))
+
+    answer = run_once(request.app.state.engine, claim, work)
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    if not answer.body:
+        return Response(status_code=answer.status_code, headers=headers)
+    return Response(
+        content=answer.body, status_code=answer.status_code, headers=headers, media_type=JSON_MEDIA_TYPE
+    )

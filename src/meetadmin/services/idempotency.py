@@ -1,0 +1,124 @@
+"""Idempotency-Key: a retried POST gets the first answer instead of doing the work twice.
+
+The key is claimed (a pending ``idempotency_records`` row) at the start of ONE transaction, the work runs
+inside that same transaction (its own ``transaction()`` blocks become savepoints), and the answer is
+written before the commit. So the work and its recorded answer commit together or not at all:
+
+* same caller + key + request within the TTL: the stored status and body, nothing done again;
+* same key with a different request (or another operation): 409;
+* two requests with one key at once: the second one's claim waits on the first one's primary key (or, on
+  SQLite, on the write lock) and then answers the first one's stored response;
+* an error (4xx/5xx) rolls everything back, the claim included, so nothing is remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.errors import Conflict
+from meetadmin.services.common import utcnow
+from meetadmin.store.db import WRITE, make_sessionmaker
+from meetadmin.store.idempotency import PENDING, claim_key, find_answer, forget_answer, record_answer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response as stored: status code and body bytes (empty for 204)."""
+
+    status_code: int
+    body: bytes
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    person_key: int
+    key: str
+    operation: str
+    request_hash: str
+    ttl: timedelta
+
+
+Work = Callable[[sessionmaker[Session]], Answer]
+
+
+def request_hash(operation: str, request: Any) -> str:
+    """SHA-256 of the operation and the request in canonical JSON (sorted keys, no whitespace)."""
+    canonical = orjson.dumps({"operation": operation, "request": request}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def run_once(engine: Engine, claim: IdempotencyClaim | None, work: Work) -> Answer:
+    """Run ``work`` (which opens its transactions from the factory it is given) at most once per claim."""
+    if claim is None:
+        return work(make_sessionmaker(engine))
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin(), Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False) as own:
+            stored = _claim(own, claim)
+            if stored is not None:
+                return stored
+            nested: sessionmaker[Session] = sessionmaker(
+                bind=conn,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+                autoflush=False,
+            )
+            answer = work(nested)
+            if 200 <= answer.status_code < 300:
+                record_answer(own, claim.person_key, claim.key, answer.status_code, answer.body)
+            else:
+                forget_answer(own, claim.person_key, claim.key)
+            return answer
+
+
+def _claim(session: Session, claim: IdempotencyClaim) -> Answer | None:
+    """Claim the key, or return the stored answer to replay (409 when the request differs)."""
+    now = utcnow()
+    stored = find_answer(session, claim.person_key, claim.key)
+    if stored is not None and _expired(stored.created, claim.ttl, now):
+        forget_answer(session, claim.person_key, claim.key)
+        stored = None
+    if stored is None:
+        try:
+            with session.begin_nested():
+                claim_key(session, claim.person_key, claim.key, claim.operation, claim.request_hash, now)
+            return None
+        except IntegrityError:
+            # A concurrent request with this key committed first; answer with what it stored.
+            stored = find_answer(session, claim.person_key, claim.key)
+            if stored is None:
+                raise Conflict(_IN_PROGRESS) from None
+    return _replay(stored.operation, stored.request_hash, stored.status_code, stored.body, claim)
+
+
+_IN_PROGRESS = "A request with this Idempotency-Key is in progress; retry it in a moment."
+
+
+def _expired(created: datetime, ttl: timedelta, now: datetime) -> bool:
+    return created <= now - ttl
+
+
+def _replay(operation: str, digest: str, status: int, body: bytes, claim: IdempotencyClaim) -> Answer:
+    if operation != claim.operation:
+        raise Conflict(
+            f"The Idempotency-Key '{claim.key}' was already used for another operation ({operation}); "
+            "use a new key for each request."
+        )
+    if digest != claim.request_hash:
+        raise Conflict(
+            f"The Idempotency-Key '{claim.key}' was already used with a different request body; "
+            "use a new key for each different request."
+        )
+    if status == PENDING:
+        raise Conflict(_IN_PROGRESS)
+    return Answer(status, body, replayed=True)

@@ -1,0 +1,70 @@
+"""The first answer to each ``Idempotency-Key`` (table ``idempotency_records``, PK person + key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from meetadmin.store.models import IdempotencyRecord
+
+PENDING = 0  # status_code of a record whose request is still running
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    operation: str
+    request_hash: str
+    status_code: int
+    body: bytes
+    created: datetime
+
+
+def find_answer(session: Session, person_key: int, key: str) -> StoredAnswer | None:
+    row = session.execute(
+        select(
+            IdempotencyRecord.operation,
+            IdempotencyRecord.request_hash,
+            IdempotencyRecord.status_code,
+            IdempotencyRecord.body,
+            IdempotencyRecord.created,
+        ).where(IdempotencyRecord.person_id == person_key, IdempotencyRecord.key == key)
+    ).one_or_none()
+    if row is None:
+        return None
+    return StoredAnswer(row[0], row[1], row[2], bytes(row[3]), row[4])
+
+
+def forget_answer(session: Session, person_key: int, key: str) -> None:
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.person_id == person_key, IdempotencyRecord.key == key
+        )
+    )
+
+
+def claim_key(
+    session: Session, person_key: int, key: str, operation: str, request_hash: str, now: datetime
+) -> None:
+    """Insert the pending record; a concurrent claim of the same key fails on the primary key."""
+    session.execute(
+        insert(IdempotencyRecord).values(
+            person_id=person_key,
+            key=key,
+            operation=operation,
+            request_hash=request_hash,
+            status_code=PENDING,
+            body=b"",
+            created=now,
+        )
+    )
+
+
+def record_answer(session: Session, person_key: int, key: str, status_code: int, body: bytes) -> None:
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.person_id == person_key, IdempotencyRecord.key == key)
+        .values(status_code=status_code, body=body)
+    )
