@@ -1,19 +1,47 @@
-"""GET /v1/meetings/{meetingId}."""
+"""GET /v1/meetings (List Meetings), POST /v1/meetings (Create a Meeting), GET /v1/meetings/{meetingId}."""
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from meetadmin.api.auth import ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ, Principal, acts_as_admin, authenticate
-from meetadmin.api.deps import sessions
+from meetadmin.api.auth import (
+    ADMIN_SCHEDULE_READ,
+    ADMIN_SCHEDULE_WRITE,
+    USER_SCHEDULE_READ,
+    USER_SCHEDULE_WRITE,
+    Principal,
+    acts_as_admin,
+    authenticate,
+)
+from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.link_paging import decode_cursor, next_link
 from meetadmin.api.meeting_shapes import instance_json, scheduled_json, series_json
+from meetadmin.api.meeting_wire import CreateMeetingRequest, create_command
 from meetadmin.api.responses import json_response
 from meetadmin.domain.ids import MeetingIdKind
+from meetadmin.domain.meeting_rules import (
+    MEETING_TYPES,
+    SCHEDULED_TYPES,
+    STATES,
+    RuleError,
+    parse_instant,
+    series_state,
+    zone,
+)
+from meetadmin.errors import BadRequest
+from meetadmin.services.common import utcnow
+from meetadmin.services.meeting_create import create_meeting
+from meetadmin.services.meeting_list import Listed, ListQuery, list_meetings
 from meetadmin.services.meetings import FoundMeeting, get_meeting
 
 router = APIRouter(tags=["Meetings"])
+
+MAX_PAGE = 100
 
 
 def found_json(found: FoundMeeting) -> dict[str, Any]:
@@ -21,7 +49,139 @@ def found_json(found: FoundMeeting) -> dict[str, Any]:
         return instance_json(found.instance)
     if found.kind is MeetingIdKind.SCHEDULED and found.start and found.end and found.state:
         return scheduled_json(found.series, found.start, found.end, found.state)
-    return series_json(found.series, found.start, found.end)
+    out = series_json(found.series, found.start, found.end)
+    s = found.series.series
+    out["state"] = series_state(s.state, s.start, s.end, s.recurrence, utcnow())  # expired once all passed
+    return out
+
+
+def listed_json(item: Listed) -> dict[str, Any]:
+    """A MeetingObjectForListMeeting: series items carry ``meetingSeriesId`` too (their own ID)."""
+    if item.instance is not None:
+        return instance_json(item.instance)
+    if item.kind is MeetingIdKind.SCHEDULED and item.end is not None:
+        return scheduled_json(item.series, item.start, item.end, item.state)
+    out = series_json(item.series, item.start, item.end)
+    out["meetingSeriesId"] = item.series.series.id
+    out["state"] = item.state
+    return out
+
+
+def localised(item: dict[str, Any], tz: ZoneInfo | None) -> dict[str, Any]:
+    """Timestamps in the zone of the ``timezone`` request header (UTC without one)."""
+    if tz is None:
+        return item
+    for key in ("start", "end"):
+        value = item.get(key)
+        if isinstance(value, str) and value.endswith("Z"):
+            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            item[key] = moment.astimezone(tz).isoformat()
+    return item
+
+
+def _zone(header: str | None) -> ZoneInfo | None:
+    try:
+        return zone(header)
+    except RuleError as exc:
+        raise BadRequest(f"The 'timezone' header: {exc}") from exc
+
+
+def _one_of(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    if value not in allowed:
+        raise BadRequest(f"'{name}' must be one of: {', '.join(allowed)} (got '{value[:64]}').")
+    return value
+
+
+def _instant(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value, name)
+    except RuleError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def page_size(value: str | None, default: int, cap: int) -> int:
+    """``max``: a number (Webex types it so), at least 1; above the cap it is clamped to the cap."""
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number != int(number):
+        raise BadRequest(f"'max' must be a whole number (got '{value[:32]}').")
+    if number < 1:
+        raise BadRequest("'max' must be at least 1.")
+    return int(min(number, cap))
+
+
+@router.get("/meetings", summary="List Meetings")
+def list_meetings_route(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    meetingNumber: Annotated[str | None, Query(max_length=64)] = None,
+    webLink: Annotated[str | None, Query(max_length=2048)] = None,
+    roomId: Annotated[str | None, Query(max_length=512)] = None,
+    meetingSeriesId: Annotated[str | None, Query(max_length=200)] = None,
+    max: Annotated[str | None, Query(max_length=32)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    meetingType: Annotated[str | None, Query(max_length=32)] = None,
+    state: Annotated[str | None, Query(max_length=32)] = None,
+    scheduledType: Annotated[str | None, Query(max_length=32)] = None,
+    isModified: Annotated[bool | None, Query()] = None,
+    hasChat: Annotated[bool | None, Query()] = None,
+    hasRecording: Annotated[bool | None, Query()] = None,
+    hasTranscription: Annotated[bool | None, Query()] = None,
+    hasSummary: Annotated[bool | None, Query()] = None,
+    hasClosedCaption: Annotated[bool | None, Query()] = None,
+    hasPolls: Annotated[bool | None, Query()] = None,
+    hasQA: Annotated[bool | None, Query()] = None,
+    hasSlido: Annotated[bool | None, Query()] = None,
+    current: Annotated[bool, Query()] = True,
+    hostEmail: Annotated[str | None, Query(max_length=320)] = None,
+    siteUrl: Annotated[str | None, Query(max_length=255)] = None,
+    integrationTag: Annotated[str | None, Query(max_length=256)] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    timezone: Annotated[str | None, Header(max_length=64)] = None,
+) -> Response:
+    as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ)
+    has = (hasChat, hasRecording, hasTranscription, hasSummary, hasClosedCaption, hasPolls, hasQA, hasSlido)
+    tz = _zone(timezone)
+    query = ListQuery(
+        meeting_type=_one_of("meetingType", meetingType, MEETING_TYPES),
+        state=_one_of("state", state, STATES),
+        scheduled_type=_one_of("scheduledType", scheduledType, SCHEDULED_TYPES),
+        start=_instant("from", from_),
+        end=_instant("to", to),
+        series_id=meetingSeriesId.strip() if meetingSeriesId and meetingSeriesId.strip() else None,
+        host_email=hostEmail,
+        site_url=siteUrl,
+        max=page_size(max, 10, MAX_PAGE),
+        current=current,
+        meeting_number=meetingNumber.strip() if meetingNumber and meetingNumber.strip() else None,
+        never_matches=bool(webLink or roomId or integrationTag),
+        is_modified=isModified,
+        wants_content=any(flag is True for flag in has),
+        cursor=decode_cursor(cursor),
+    )
+    page = list_meetings(sessions(request), principal, as_admin, query)
+    items = [localised(listed_json(item), tz) for item in page.items]
+    return json_response({"items": items}, headers=next_link(request, page.next))
+
+
+@router.post("/meetings", summary="Create a Meeting", dependencies=[Depends(require_json)])
+def create_meeting_route(
+    request: Request,
+    body: CreateMeetingRequest,
+    principal: Annotated[Principal, Depends(authenticate)],
+) -> Response:
+    as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_WRITE, USER_SCHEDULE_WRITE)
+    created = create_meeting(sessions(request), principal, as_admin, create_command(body))
+    return json_response(series_json(created))
 
 
 @router.get("/meetings/{meetingId}", summary="Get a Meeting")
@@ -31,7 +191,9 @@ def get_meeting_by_id(
     meetingId: str,
     current: Annotated[bool, Query()] = False,
     hostEmail: Annotated[str | None, Query(max_length=320)] = None,
+    timezone: Annotated[str | None, Header(max_length=64)] = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ)
+    tz = _zone(timezone)
     found = get_meeting(sessions(request), principal, as_admin, meetingId, hostEmail, current)
-    return json_response(found_json(found))
+    return json_response(localised(found_json(found), tz))

@@ -28,5 +28,5 @@ def get_site_list(
     siteUrl: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_READ, USER_PREFERENCES_READ)
-    sites = list_sites(sessions(request), principal, as_admin, userEmail)
+    sites = list_sites(sessions(request), principal, as_admin, userEmail, siteUrl)
     return json_response({"sites": [{"siteUrl": url, "default": default} for url, default in sites]})

@@ -5,18 +5,32 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from meetadmin.errors import NotFound
+from meetadmin.errors import BadRequest, NotFound
 from meetadmin.store.db import transaction
 from meetadmin.store.models import Person
-from meetadmin.store.sites import org_sites, person_site_ids
+from meetadmin.store.sites import org_sites, person_site_ids, site_by_url
 from meetadmin.store.tokens import TokenOwner
 
 
 def list_sites(
-    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, user_email: str | None
+    sessions: sessionmaker[Session],
+    caller: TokenOwner,
+    as_admin: bool,
+    user_email: str | None,
+    site_url: str | None = None,
 ) -> list[tuple[str, bool]]:
-    """``(siteUrl, default)`` pairs. Admins may ask for a user of their organisation (``userEmail``)."""
+    """``(siteUrl, default)`` pairs. Admins may ask for a user of their organisation (``userEmail``).
+
+    ``site_url`` (the site the user is looked up on) must be a site of the organisation: people are
+    organisation-wide here, so it changes nothing else.
+    """
     with transaction(sessions) as session:
+        if (
+            site_url is not None
+            and site_url.strip()
+            and site_by_url(session, caller.org_id, site_url) is None
+        ):
+            raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
         person_key, preferred = caller.person_key, caller.preferred_site_id
         if as_admin and user_email:
             row = session.execute(

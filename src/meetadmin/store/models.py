@@ -177,6 +177,8 @@ class MeetingInstance(Base):
     end: Mapped[datetime | None] = mapped_column(DateTime)
     state: Mapped[str] = mapped_column(String(32))
 
+    __table_args__ = (Index("ix_meeting_instances_start", "start", "id"),)  # List Meetings' keyset order
+
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"

@@ -1,0 +1,83 @@
+"""Create a Meeting's request body (``CreateMeetingObject``) and its translation into a service command.
+
+Fields meetadmin does not model (invitees, meeting options, registration, ...) are accepted and ignored;
+ad-hoc meetings, spaces (``roomId``) and templates are refused with a 400 that says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from meetadmin.domain.meeting_rules import RuleError, normalise_rule, parse_instant, text_problems, zone
+from meetadmin.services.meeting_create import NewMeeting, invalid
+
+
+class CreateMeetingRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    title: StrictStr = Field(max_length=128)
+    agenda: StrictStr | None = Field(default=None, max_length=1300)
+    password: StrictStr | None = Field(default=None, max_length=64)
+    start: StrictStr = Field(max_length=64)
+    end: StrictStr = Field(max_length=64)
+    timezone: StrictStr | None = Field(default=None, max_length=64)
+    recurrence: StrictStr | None = Field(default=None, max_length=512)
+    scheduledType: Literal["meeting", "webinar", "personalRoomMeeting"] | None = None
+    sessionTypeId: StrictInt | StrictFloat | None = None
+    hostEmail: StrictStr | None = Field(default=None, max_length=320)
+    siteUrl: StrictStr | None = Field(default=None, max_length=255)
+    adhoc: StrictBool | None = None
+    roomId: StrictStr | None = Field(default=None, max_length=512)
+    templateId: StrictStr | None = Field(default=None, max_length=512)
+    invitees: list[Any] | None = Field(default=None, max_length=1000)
+    integrationTags: list[StrictStr] | None = Field(default=None, max_length=3)
+
+
+def create_command(body: CreateMeetingRequest) -> NewMeeting:
+    """The parsed command, or a 400 listing every problem found."""
+    problems = text_problems(body.title, body.agenda)
+    if body.adhoc:
+        problems.append("'adhoc' meetings need a Webex space; meetadmin has none.")
+    if body.roomId:
+        problems.append("'roomId' is not supported: meetadmin has no Webex spaces.")
+    if body.templateId:
+        problems.append("'templateId' is not supported: meetadmin has no meeting templates.")
+    if body.password is not None and (len(body.password) < 4 or any(c.isspace() for c in body.password)):
+        problems.append("'password' must be 4 to 64 characters without spaces.")
+    type_id: str | None = None
+    if body.sessionTypeId is not None:
+        number = body.sessionTypeId
+        if (isinstance(number, float) and not number.is_integer()) or number < 1:
+            problems.append("'sessionTypeId' must be a positive whole number.")
+        else:
+            type_id = str(int(number))
+    tz_name = (body.timezone or "UTC").strip() or "UTC"
+    try:
+        tz = zone(tz_name)
+    except RuleError as exc:
+        problems.append(f"'timezone': {exc}")
+        tz = None
+    times = []
+    for field, text in (("start", body.start), ("end", body.end)):
+        try:
+            times.append(parse_instant(text, field, tz))
+        except RuleError as exc:
+            problems.append(str(exc))
+    recurrence = normalise_rule(body.recurrence) if body.recurrence and body.recurrence.strip() else None
+    if problems:
+        raise invalid(*problems)
+    return NewMeeting(
+        title=body.title.strip(),
+        agenda=body.agenda or "",
+        password=body.password,
+        start=times[0],
+        end=times[1],
+        timezone=tz_name,
+        recurrence=recurrence,
+        scheduled_type=body.scheduledType or "meeting",
+        session_type_id=type_id,
+        site_url=body.siteUrl,
+        host_email=body.hostEmail,
+    )

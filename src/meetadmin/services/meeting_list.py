@@ -1,0 +1,474 @@
+"""List Meetings: series, their occurrences and their instances, one keyset page at a time.
+
+Who sees what: a person lists what they host (series they host now; instances they ran); an admin lists
+their whole organisation, or one user's meetings with ``hostEmail``. SQL narrows by organisation, host,
+site, type and time; recurring series are expanded in Python only when SQL cannot rule them out, and
+one request scans a bounded number of rows (a short page then still carries a ``next`` position).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id, scheduled_meeting_id
+from meetadmin.domain.meeting_rules import (
+    ALLOWED_SCHEDULED_TYPES,
+    SERIES_STATES,
+    RuleError,
+    last_end,
+    list_window,
+    series_state,
+)
+from meetadmin.domain.occurrences import occurrences_between
+from meetadmin.errors import BadRequest, NotFound
+from meetadmin.services.common import utcnow
+from meetadmin.services.meetings import scheduled_state
+from meetadmin.store.db import transaction
+from meetadmin.store.meeting_list import (
+    InstanceFilter,
+    SeriesFilter,
+    instance_batch,
+    instance_starts,
+    series_batch,
+)
+from meetadmin.store.meeting_reads import InstanceView, SeriesView, person_key_by_email, series_view
+from meetadmin.store.sites import site_by_url
+from meetadmin.store.tokens import TokenOwner
+
+BATCH = 200
+SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has
+STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for its occurrence
+_FMT = "%Y-%m-%dT%H:%M:%S.%f"
+OCCURRENCE_STATES = frozenset({"scheduled", "ready", "ended", "missed"})
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """List Meetings' parameters, parsed (the API layer has already rejected malformed values)."""
+
+    meeting_type: str | None = None
+    state: str | None = None
+    scheduled_type: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    series_id: str | None = None
+    host_email: str | None = None
+    site_url: str | None = None
+    max: int = 10
+    current: bool = True
+    meeting_number: str | None = None
+    never_matches: bool = False  # webLink, roomId or integrationTag: nothing of ours carries them
+    is_modified: bool | None = None
+    wants_content: bool = False  # a has* flag set to true: no instance here has chat, recordings, ...
+    cursor: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One item of the page: a series, an occurrence (scheduled meeting) or an instance."""
+
+    kind: MeetingIdKind
+    series: SeriesView
+    start: datetime
+    end: datetime | None
+    state: str
+    instance: InstanceView | None = None
+
+    @property
+    def id(self) -> str:
+        if self.instance is not None:
+            return self.instance.id
+        if self.kind is MeetingIdKind.SCHEDULED:
+            return scheduled_meeting_id(self.series.series.id, self.start)
+        return self.series.series.id
+
+
+@dataclass
+class ListPage:
+    items: list[Listed] = field(default_factory=list)
+    next: dict[str, Any] | None = None
+
+
+def list_meetings(
+    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, query: ListQuery
+) -> ListPage:
+    now = utcnow()
+    with transaction(sessions) as session:
+        viewer = _viewer(session, caller, as_admin, query.host_email)
+        if query.never_matches:
+            return ListPage()
+        if query.meeting_number is not None:
+            return _by_number(session, caller.org_id, viewer, query, now)
+        if query.series_id is not None:
+            return _one_series(session, caller.org_id, viewer, query, now)
+        meeting_type = query.meeting_type or "meetingSeries"
+        allowed = ALLOWED_SCHEDULED_TYPES[meeting_type]
+        if query.scheduled_type is not None and query.scheduled_type not in allowed:
+            raise BadRequest(
+                f"'scheduledType' {query.scheduled_type} cannot be listed with meetingType {meeting_type}; "
+                f"use one of: {', '.join(allowed)}."
+            )
+        types = (query.scheduled_type,) if query.scheduled_type else allowed
+        site_id = None
+        if query.site_url is not None and query.site_url.strip():
+            site = site_by_url(session, caller.org_id, query.site_url)
+            if site is None:
+                raise BadRequest(
+                    f"The site '{query.site_url.strip()[:255]}' is not a site of your organisation."
+                )
+            site_id = site.id
+        cursor = _Cursor.read(query.cursor, meeting_type)
+        window = cursor.window if cursor else _window(meeting_type, query, now)
+        if meeting_type == "meeting":
+            # Ended or running personal room meetings are listed under the meeting type.
+            if query.scheduled_type is None:
+                types = ("meeting", "webinar", "personalRoomMeeting")
+            elif query.scheduled_type == "meeting":
+                types = ("meeting", "personalRoomMeeting")
+            flt = InstanceFilter(caller.org_id, viewer, site_id, types, _instance_states(query.state))
+            return _instances(session, flt, window, cursor, query, meeting_type)
+        sflt = SeriesFilter(caller.org_id, viewer, site_id, types)
+        if meeting_type == "scheduledMeeting":
+            return _occurrences(session, sflt, window, cursor, query, now)
+        return _series(session, sflt, window, cursor, query, now)
+
+
+def _viewer(session: Session, caller: TokenOwner, as_admin: bool, host_email: str | None) -> int | None:
+    """None for the whole organisation (an admin without hostEmail), else whose meetings to list."""
+    if not as_admin:
+        return caller.person_key
+    if host_email is None or not host_email.strip():
+        return None
+    key = person_key_by_email(session, caller.org_id, host_email)
+    if key is None:
+        raise NotFound(f"No user with the email '{host_email.strip()[:320]}' is in your organisation.")
+    return key
+
+
+def _window(meeting_type: str, query: ListQuery, now: datetime) -> tuple[datetime, datetime]:
+    try:
+        return list_window(meeting_type, query.start, query.end, now)
+    except RuleError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _instance_states(state: str | None) -> tuple[str, ...] | None:
+    if state is None:
+        return None
+    return (state,) if state in ("lobby", "inProgress", "ended") else ()
+
+
+# --- cursors -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Cursor:
+    mode: str
+    window: tuple[datetime, datetime]
+    start: datetime
+    id: str
+    occurrence: datetime | None = None
+
+    @staticmethod
+    def read(raw: dict[str, Any] | None, mode: str) -> _Cursor | None:
+        if raw is None:
+            return None
+        try:
+            if raw["m"] != mode:
+                raise ValueError("mode")
+            occ = raw.get("o")
+            return _Cursor(
+                mode,
+                (datetime.strptime(raw["f"], _FMT), datetime.strptime(raw["t"], _FMT)),
+                datetime.strptime(raw["s"], _FMT),
+                str(raw["i"]),
+                datetime.strptime(occ, _FMT) if occ else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(
+                "The 'cursor' parameter does not belong to this listing; "
+                "follow the Link header's URL as given."
+            ) from exc
+
+    @staticmethod
+    def write(
+        mode: str, window: tuple[datetime, datetime], start: datetime, id_: str, occ: datetime | None = None
+    ) -> dict[str, Any]:
+        out = {"m": mode, "f": window[0].strftime(_FMT), "t": window[1].strftime(_FMT)}
+        out |= {"s": start.strftime(_FMT), "i": id_}
+        if occ is not None:
+            out["o"] = occ.strftime(_FMT)
+        return out
+
+
+# --- series ------------------------------------------------------------------------------------------
+
+
+def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:
+    s = view.series
+    if s.recurrence:
+        finish = last_end(s.start, s.end, s.recurrence)
+        if finish is not None and finish <= window[0]:
+            return []
+    return occurrences_between(s.start, s.end, s.recurrence, window[0], window[1])
+
+
+def _scan_series(
+    session: Session,
+    flt: SeriesFilter,
+    window: tuple[datetime, datetime],
+    after: tuple[datetime, str] | None,
+    inclusive_first: str | None = None,
+) -> Iterator[tuple[SeriesView, list[tuple[datetime, datetime]] | None]]:
+    """Series with an occurrence in the window, in ``(start, id)`` order, with those occurrences.
+
+    At most SCAN_LIMIT rows are looked at; a final ``(view, None)`` then marks where the scan stopped
+    (everything up to and including ``view`` has been seen). ``inclusive_first`` names a series to look
+    at again first (a page that ended among its occurrences).
+    """
+    scanned = 0
+    if inclusive_first is not None:
+        first = series_view(session, flt.org_id, inclusive_first)
+        if first is not None and _matches(first, flt):
+            occs = _in_window(first, window)
+            if occs:
+                yield first, occs
+    while True:
+        batch = series_batch(session, flt, window[0], window[1], after, BATCH)
+        for view in batch:
+            scanned += 1
+            occs = _in_window(view, window)
+            if occs:
+                yield view, occs
+            if scanned >= SCAN_LIMIT:
+                yield view, None
+                return
+        if len(batch) < BATCH:
+            return
+        after = (batch[-1].series.start, batch[-1].series.id)
+
+
+def _matches(view: SeriesView, flt: SeriesFilter) -> bool:
+    s = view.series
+    return (
+        (flt.host_key is None or view.host.key == flt.host_key)
+        and (flt.site_id is None or s.site_id == flt.site_id)
+        and s.scheduled_type in flt.scheduled_types
+    )
+
+
+def _series(
+    session: Session,
+    flt: SeriesFilter,
+    window: tuple[datetime, datetime],
+    cursor: _Cursor | None,
+    query: ListQuery,
+    now: datetime,
+) -> ListPage:
+    page = ListPage()
+    if query.state is not None and query.state not in SERIES_STATES:
+        return page
+    after = (cursor.start, cursor.id) if cursor else None
+    for view, occs in _scan_series(session, flt, window, after):
+        s = view.series
+        if occs is None:  # the scan stopped early: carry on after this series next time
+            page.next = _Cursor.write("meetingSeries", window, s.start, s.id)
+            return page
+        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        if query.state is not None and state != query.state:
+            continue
+        if len(page.items) == query.max:
+            last = page.items[-1].series.series
+            page.next = _Cursor.write("meetingSeries", window, last.start, last.id)
+            return page
+        start, end = s.start, s.end
+        if query.current:
+            start, end = next(((a, b) for a, b in occs if b > now), occs[0])
+        page.items.append(Listed(MeetingIdKind.SERIES, view, start, end, state))
+    return page
+
+
+def _occurrence_state(start: datetime, end: datetime, now: datetime, ran: list[datetime]) -> str:
+    state = scheduled_state(start, end, now)
+    if state == "ended" and not any(start - STARTED_EARLY <= r < end for r in ran):
+        return "missed"
+    return state
+
+
+def _occurrences(
+    session: Session,
+    flt: SeriesFilter,
+    window: tuple[datetime, datetime],
+    cursor: _Cursor | None,
+    query: ListQuery,
+    now: datetime,
+) -> ListPage:
+    page = ListPage()
+    if query.is_modified or (query.state is not None and query.state not in OCCURRENCE_STATES):
+        return page  # no occurrence here has been changed on its own
+    after = (cursor.start, cursor.id) if cursor else None
+    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]] = []
+    for entry in _scan_series(session, flt, window, after, cursor.id if cursor else None):
+        chunk.append(entry)
+        if len(chunk) >= 50 or entry[1] is None:
+            if _fill(session, chunk, page, query, now, window, cursor):
+                return page
+            chunk = []
+    _fill(session, chunk, page, query, now, window, cursor)
+    return page
+
+
+def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
+    """Whether the occurrence was on an earlier page (pages may end among one series' occurrences)."""
+    if cursor is None or cursor.occurrence is None or series_id != cursor.id:
+        return False
+    return start <= cursor.occurrence
+
+
+def _fill(
+    session: Session,
+    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]],
+    page: ListPage,
+    query: ListQuery,
+    now: datetime,
+    window: tuple[datetime, datetime],
+    cursor: _Cursor | None,
+) -> bool:
+    """Add the occurrences of a few series to the page; True when the page is finished."""
+    past = [v.series.id for v, occs in chunk if occs and occs[0][0] < now]
+    ran = instance_starts(session, past, now) if past else {}
+    for view, occs in chunk:
+        s = view.series
+        if occs is None:
+            page.next = _Cursor.write("scheduledMeeting", window, s.start, s.id)
+            return True
+        for start, end in occs:
+            if _seen(cursor, s.id, start):
+                continue
+            state = _occurrence_state(start, end, now, ran.get(s.id, []))
+            if query.state is not None and state != query.state:
+                continue
+            if len(page.items) == query.max:
+                prev = page.items[-1]
+                page.next = _Cursor.write(
+                    "scheduledMeeting", window, prev.series.series.start, prev.series.series.id, prev.start
+                )
+                return True
+            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, start, end, state))
+    return False
+
+
+# --- instances ---------------------------------------------------------------------------------------
+
+
+def _instances(
+    session: Session,
+    flt: InstanceFilter,
+    window: tuple[datetime, datetime],
+    cursor: _Cursor | None,
+    query: ListQuery,
+    mode: str,
+) -> ListPage:
+    page = ListPage()
+    if query.wants_content or flt.states == ():
+        return page
+    after = (cursor.start, cursor.id) if cursor else None
+    rows = instance_batch(session, flt, window[0], window[1], after, query.max + 1)
+    for inst in rows[: query.max]:
+        page.items.append(_instance_item(inst))
+    if len(rows) > query.max:
+        last = rows[query.max - 1]
+        page.next = _Cursor.write(mode, window, last.start, last.id)
+    return page
+
+
+def _instance_item(inst: InstanceView) -> Listed:
+    return Listed(MeetingIdKind.INSTANCE, inst.series, inst.start, inst.end, inst.state, instance=inst)
+
+
+# --- one series: its occurrences and instances -------------------------------------------------------
+
+_OPEN = (datetime(1970, 1, 1), datetime(9999, 1, 1))
+
+
+def _one_series(
+    session: Session, org_id: str, viewer: int | None, query: ListQuery, now: datetime
+) -> ListPage:
+    assert query.series_id is not None
+    parsed = parse_meeting_id(query.series_id)
+    if parsed.kind is not MeetingIdKind.SERIES:
+        raise BadRequest("'meetingSeriesId' must be the ID of a meeting series (32 hex characters).")
+    mode = "series:" + (query.meeting_type or "all")
+    cursor = _Cursor.read(query.cursor, mode)
+    if cursor:
+        window = cursor.window
+    elif query.start is None and query.end is None:
+        window = _OPEN
+    else:
+        window = _window(query.meeting_type or "meetingSeries", query, now)
+    view = series_view(session, org_id, parsed.series_id)
+    page = ListPage()
+    if view is None:
+        return page
+    if view.series.scheduled_type == "personalRoomMeeting":
+        raise BadRequest("'meetingSeriesId' cannot name a personal room meeting.")
+    hosts_series = viewer is None or view.host.key == viewer
+    items: list[Listed] = []
+    if query.meeting_type == "meetingSeries" and hosts_series and _in_window(view, window):
+        s = view.series
+        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
+    if query.meeting_type in (None, "scheduledMeeting") and hosts_series and not query.is_modified:
+        occs = _in_window(view, window)
+        ran = instance_starts(session, [view.series.id], now).get(view.series.id, [])
+        items.extend(
+            Listed(MeetingIdKind.SCHEDULED, view, a, b, _occurrence_state(a, b, now, ran)) for a, b in occs
+        )
+    if query.meeting_type in (None, "meeting") and not query.wants_content:
+        flt = InstanceFilter(org_id, viewer, None, (), None, series_id=view.series.id)
+        f, t = (None, None) if window == _OPEN else window
+        items.extend(_instance_item(i) for i in instance_batch(session, flt, f, t, None, 10_000))
+    if query.state is not None:
+        items = [i for i in items if i.state == query.state]
+    items.sort(key=_position)
+    if cursor is not None:
+        items = [i for i in items if _position(i) > (cursor.start, cursor.id)]
+    page.items = items[: query.max]
+    if len(items) > query.max:
+        last = page.items[-1]
+        page.next = _Cursor.write(mode, window, last.start, last.id)
+    return page
+
+
+def _position(item: Listed) -> tuple[datetime, str]:
+    return (item.start, item.id)
+
+
+# --- by meeting number -------------------------------------------------------------------------------
+
+
+def _by_number(
+    session: Session, org_id: str, viewer: int | None, query: ListQuery, now: datetime
+) -> ListPage:
+    assert query.meeting_number is not None
+    flt = SeriesFilter(
+        org_id, viewer, None, ("meeting", "webinar", "personalRoomMeeting"), query.meeting_number
+    )
+    page = ListPage()
+    for view in series_batch(session, flt, _OPEN[0], _OPEN[1], None, 10):
+        s = view.series
+        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        upcoming = (
+            occurrences_between(s.start, s.end, s.recurrence, now, _OPEN[1])[:1] if query.current else []
+        )
+        if upcoming:
+            a, b = upcoming[0]
+            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, a, b, scheduled_state(a, b, now)))
+        else:
+            page.items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
+    return page

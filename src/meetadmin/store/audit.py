@@ -1,0 +1,81 @@
+"""Admin audit event queries: one organisation's events, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetadmin.store.models import AuditEvent, Org, Person
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: str
+    created: datetime
+    category: str
+    action: str
+    target_type: str
+    target_id: str
+    target_name: str
+    tracking_id: str
+    data: dict[str, Any]
+    actor_id: str
+    actor_name: str
+    actor_email: str
+    actor_is_admin: bool
+    org_webex_id: str
+    org_name: str
+
+
+def list_events(
+    session: Session,
+    org_id: str,
+    start: datetime,
+    end: datetime,
+    actor_key: int | None,
+    categories: Sequence[str] | None,
+    offset: int,
+    limit: int,
+) -> list[AuditRow]:
+    stmt = (
+        select(AuditEvent, Person.person_id, Person.display_name, Person.email, Person.is_admin, Org)
+        .join(Person, Person.id == AuditEvent.actor_id)
+        .join(Org, Org.id == AuditEvent.org_id)
+        .where(AuditEvent.org_id == org_id, AuditEvent.created >= start, AuditEvent.created < end)
+        .order_by(AuditEvent.created.desc(), AuditEvent.seq.desc(), AuditEvent.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    if actor_key is not None:
+        stmt = stmt.where(AuditEvent.actor_id == actor_key)
+    if categories is not None:
+        stmt = stmt.where(AuditEvent.category.in_(list(categories)))
+    return [
+        AuditRow(
+            id=e.id,
+            created=e.created,
+            category=e.category,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            target_name=e.target_name,
+            tracking_id=e.tracking_id,
+            data=dict(e.data or {}),
+            actor_id=pid,
+            actor_name=name,
+            actor_email=email,
+            actor_is_admin=bool(admin),
+            org_webex_id=org.webex_id,
+            org_name=org.name,
+        )
+        for e, pid, name, email, admin, org in session.execute(stmt)
+    ]
+
+
+def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
+    return session.scalar(select(Person.id).where(Person.org_id == org_id, Person.person_id == person_id))

@@ -1,0 +1,165 @@
+"""Queries behind List Meetings: keyset-ordered batches of series and instances, filtered in SQL.
+
+Series come ordered by ``(start, id)`` (the series' first start), instances by ``(start, id)`` (when
+they began). A keyset position ``after`` continues strictly after the last row seen, so rows added or
+removed between page fetches never shift the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
+from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
+
+
+@dataclass(frozen=True)
+class SeriesFilter:
+    """Who and what: ``host_key`` None means the whole organisation (an admin)."""
+
+    org_id: str
+    host_key: int | None
+    site_id: int | None
+    scheduled_types: tuple[str, ...]
+    meeting_number: str | None = None
+
+
+def _host(person: Person) -> HostView:
+    return HostView(person.id, person.person_id, person.email, person.display_name)
+
+
+def _after(
+    start_col: ColumnElement[datetime], id_col: ColumnElement[str], start: datetime, key: str
+) -> object:
+    return or_(start_col > start, and_(start_col == start, id_col > key))
+
+
+def series_batch(
+    session: Session,
+    flt: SeriesFilter,
+    window_from: datetime,
+    window_to: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[SeriesView]:
+    """Series that may overlap ``[window_from, window_to)``, ordered by ``(start, id)``.
+
+    SQL keeps those that start before ``window_to`` and either recur or end after ``window_from``; the
+    caller expands recurring ones to see whether an occurrence really falls in the window.
+    """
+    stmt = (
+        select(MeetingSeries, Site.site_url, Person)
+        .join(Site, Site.id == MeetingSeries.site_id)
+        .join(Person, Person.id == MeetingSeries.host_id)
+        .where(
+            # One host's series: let the host index find their few rows (and sort those), rather than
+            # walk the organisation's series in start order (``org_id || ''`` hides the org index).
+            (MeetingSeries.org_id.concat("") if flt.host_key is not None else MeetingSeries.org_id)
+            == flt.org_id,
+            MeetingSeries.start < window_to,
+            or_(
+                and_(MeetingSeries.recurrence.is_not(None), MeetingSeries.recurrence != ""),
+                MeetingSeries.end > window_from,
+            ),
+            MeetingSeries.scheduled_type.in_(flt.scheduled_types),
+        )
+        .order_by(MeetingSeries.start, MeetingSeries.id)
+        .limit(limit)
+    )
+    if flt.host_key is not None:
+        stmt = stmt.where(MeetingSeries.host_id == flt.host_key)
+    if flt.site_id is not None:
+        stmt = stmt.where(MeetingSeries.site_id == flt.site_id)
+    if flt.meeting_number is not None:
+        stmt = stmt.where(MeetingSeries.meeting_number == flt.meeting_number)
+    if after is not None:
+        stmt = stmt.where(_after(MeetingSeries.start, MeetingSeries.id, after[0], after[1]))  # type: ignore[arg-type]
+    return [SeriesView(s, url, _host(p)) for s, url, p in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    org_id: str
+    host_key: int | None
+    site_id: int | None
+    scheduled_types: tuple[str, ...]
+    states: tuple[str, ...] | None
+    series_id: str | None = None
+    meeting_number: str | None = None
+
+
+def instance_batch(
+    session: Session,
+    flt: InstanceFilter,
+    window_from: datetime | None,
+    window_to: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[InstanceView]:
+    """Instances overlapping ``[window_from, window_to)`` (no bound when None), ordered by ``(start, id)``.
+
+    ``host_key`` matches the host an instance ran under, not the series' current host: after a
+    reassignment the original host keeps the instances they hosted.
+    """
+    ran_by = aliased(Person)
+    series_host = aliased(Person)
+    stmt = (
+        select(MeetingInstance, ran_by, MeetingSeries, Site.site_url, series_host)
+        .join(MeetingSeries, MeetingSeries.id == MeetingInstance.series_id)
+        .join(Site, Site.id == MeetingSeries.site_id)
+        .join(ran_by, ran_by.id == MeetingInstance.host_id)
+        .join(series_host, series_host.id == MeetingSeries.host_id)
+        # ``org_id || ''`` keeps SQLite from driving the join from the organisation's series (and then
+        # sorting every instance): the instances' (start, id) index gives the order and the page size.
+        .where(MeetingSeries.org_id.concat("") == flt.org_id)
+        .order_by(MeetingInstance.start, MeetingInstance.id)
+        .limit(limit)
+    )
+    if window_to is not None:
+        stmt = stmt.where(MeetingInstance.start < window_to)
+    if window_from is not None:
+        stmt = stmt.where(or_(MeetingInstance.end.is_(None), MeetingInstance.end > window_from))
+    if flt.scheduled_types:
+        stmt = stmt.where(MeetingSeries.scheduled_type.in_(flt.scheduled_types))
+    if flt.host_key is not None:
+        stmt = stmt.where(MeetingInstance.host_id == flt.host_key)
+    if flt.site_id is not None:
+        stmt = stmt.where(MeetingSeries.site_id == flt.site_id)
+    if flt.states is not None:
+        stmt = stmt.where(MeetingInstance.state.in_(flt.states))
+    if flt.series_id is not None:
+        stmt = stmt.where(MeetingInstance.series_id == flt.series_id)
+    if flt.meeting_number is not None:
+        stmt = stmt.where(MeetingSeries.meeting_number == flt.meeting_number)
+    if after is not None:
+        stmt = stmt.where(_after(MeetingInstance.start, MeetingInstance.id, after[0], after[1]))  # type: ignore[arg-type]
+    out = []
+    for instance, person, series, url, host in session.execute(stmt):
+        view = SeriesView(series, url, _host(host))
+        out.append(
+            InstanceView(instance.id, view, _host(person), instance.start, instance.end, instance.state)
+        )
+    return out
+
+
+def instance_starts(
+    session: Session, series_ids: Sequence[str], before: datetime
+) -> dict[str, list[datetime]]:
+    """When each series' instances began (before ``before``): tells ended occurrences from missed ones."""
+    found: dict[str, list[datetime]] = defaultdict(list)
+    ids = sorted(set(series_ids))
+    for i in range(0, len(ids), 500):
+        rows = session.execute(
+            select(MeetingInstance.series_id, MeetingInstance.start).where(
+                MeetingInstance.series_id.in_(ids[i : i + 500]), MeetingInstance.start < before
+            )
+        )
+        for series_id, start in rows:
+            found[series_id].append(start)
+    return found
