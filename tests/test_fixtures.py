@@ -169,3 +169,12 @@ def test_a_site_or_email_of_another_organisation_is_refused(engine: Engine, tmp_
     clash["sites"][0]["siteUrl"] = "example.webex.com"
     with pytest.raises(FixtureError, match="belongs to another organisation"):
         load(engine, write(tmp_path, "c.yaml", clash))
+
+
+def test_a_utc_until_rule_loads_and_expands(engine: Engine, tmp_path: Path) -> None:
+    doc = example_world()
+    doc["meetings"][0]["recurrence"] = "FREQ=WEEKLY;UNTIL=20261105T160000Z"
+    load(engine, write(tmp_path, "org.yaml", doc))
+    with engine.connect() as conn:
+        rule = conn.execute(select(MeetingSeries.recurrence).where(MeetingSeries.id == doc["meetings"][0]["id"]))
+        assert rule.scalar_one() == "FREQ=WEEKLY;UNTIL=20261105T160000Z"  # kept as given

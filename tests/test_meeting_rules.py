@@ -12,12 +12,12 @@ from meetadmin.domain.meeting_rules import (
     list_window,
     meeting_times,
     new_password,
-    normalise_rule,
     parse_instant,
     series_state,
     text_problems,
     zone,
 )
+from meetadmin.domain.occurrences import normalise_rule
 
 NOW = datetime(2026, 11, 22, 10, 30, 15)
 WEEK = timedelta(days=7)

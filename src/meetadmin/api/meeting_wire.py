@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from meetadmin.domain.meeting_rules import RuleError, normalise_rule, parse_instant, text_problems, zone
+from meetadmin.domain.meeting_rules import RuleError, parse_instant, text_problems, zone
 from meetadmin.services.meeting_create import NewMeeting, invalid
 
 
@@ -65,7 +65,7 @@ def create_command(body: CreateMeetingRequest) -> NewMeeting:
             times.append(parse_instant(text, field, tz))
         except RuleError as exc:
             problems.append(str(exc))
-    recurrence = normalise_rule(body.recurrence) if body.recurrence and body.recurrence.strip() else None
+    recurrence = body.recurrence.strip() if body.recurrence and body.recurrence.strip() else None
     if problems:
         raise invalid(*problems)
     return NewMeeting(

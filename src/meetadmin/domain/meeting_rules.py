@@ -190,12 +190,3 @@ def new_password() -> str:
             return word
 
 
-_UTC_UNTIL = re.compile(r"(UNTIL=\d{8}T\d{6})Z", re.IGNORECASE)
-
-
-def normalise_rule(rule: str) -> str:
-    """``UNTIL=...Z`` as the naive UTC time the store expands rules with (dateutil refuses the mix)."""
-    text = rule.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    return _UTC_UNTIL.sub(r"\1", text)

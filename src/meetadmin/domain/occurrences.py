@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -11,15 +12,25 @@ from dateutil.rrule import rrulestr
 MAX_OCCURRENCES = 2000
 
 
+_UTC_UNTIL = re.compile(r"(UNTIL=\d{8}T\d{6})Z", re.IGNORECASE)
+
+
 class RecurrenceError(ValueError):
     pass
 
 
-def parse_rule(rule: str, start: datetime) -> None:
-    """Raise RecurrenceError unless ``rule`` is an RRULE that dateutil accepts."""
+def normalise_rule(rule: str) -> str:
+    """The rule without an ``RRULE:`` prefix, ``UNTIL=...Z`` as the naive UTC time the store expands
+    rules with (dateutil refuses a UTC ``UNTIL`` with a naive start)."""
     text = rule.strip()
     if text.upper().startswith("RRULE:"):
         text = text[6:]
+    return _UTC_UNTIL.sub(r"\1", text)
+
+
+def parse_rule(rule: str, start: datetime) -> None:
+    """Raise RecurrenceError unless ``rule`` is an RRULE that dateutil accepts."""
+    text = normalise_rule(rule)
     if not text or len(text) > 512:
         raise RecurrenceError("The recurrence is empty or too long.")
     try:
@@ -33,10 +44,7 @@ def occurrence_starts(start: datetime, rule: str | None) -> Iterator[datetime]:
     if not rule:
         yield start
         return
-    text = rule.strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    for count, occurrence in enumerate(rrulestr(text, dtstart=start)):
+    for count, occurrence in enumerate(rrulestr(normalise_rule(rule), dtstart=start)):
         if count >= MAX_OCCURRENCES:
             return
         yield occurrence.replace(tzinfo=None) if isinstance(occurrence, datetime) else occurrence
