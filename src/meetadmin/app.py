@@ -9,16 +9,25 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from meetadmin import __version__
-from meetadmin.api import meetings, preferences, reassign, sites
-from meetadmin.api.docs import install_docs
+from meetadmin.api import audit, meetings, people, preferences, reassign, session_types, sites
 from meetadmin.api.auth import TokenCache
+from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import make_engine, make_sessionmaker
 
-ROUTERS = [reassign.router, meetings.router, sites.router, preferences.router]
+# session_types before meetings: /meetings/sessionTypes must win over /meetings/{meetingId}.
+ROUTERS = [
+    reassign.router,
+    session_types.router,
+    meetings.router,
+    sites.router,
+    preferences.router,
+    people.router,
+    audit.router,
+]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meetadmin.api.responses import json_response
@@ -87,6 +88,14 @@ def install_error_handlers(app: FastAPI) -> None:
                 f"{request.method} is not supported on {request.url.path}.", headers=dict(exc.headers or {})
             )
         return error_response(request, error)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # PostgreSQL refuses NUL (0x00) in text (the driver raises before sending); that is bad input, and
+        # the transaction has rolled back. Any other DataError stays a server error.
+        if "NUL" in str(exc.orig):
+            return error_response(request, BadRequest("Text values must not contain NUL (0x00) characters."))
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,237 @@
+"""A real Webex client, wxc-sdk, against a live meetadmin server process (uvicorn) on a seeded database.
+
+wxc-sdk talks HTTP with ``requests`` and builds every URL from ``RestSession.BASE``; a subclass with our
+base URL, handed to ``WebexSimpleApi(session=...)``, points it at meetadmin without touching the library.
+Every response the SDK receives is also checked against the official Webex schema (tests/conformance.py).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from requests import Response as RequestsResponse
+from wxc_sdk import WebexSimpleApi
+from wxc_sdk.meetings.preferences import CoHost
+from wxc_sdk.rest import RestError, RestSession
+from wxc_sdk.tokens import Tokens
+
+from tests import conformance
+from tests.worlds import ADMIN, PLANNING, SITE, UNKNOWN, WEBINAR
+
+JOHN_EMAIL = "john.andersen@example.com"
+MARCUS_EMAIL = "marcus.hoffmann@example.com"
+FROM, TO = "2026-01-01T00:00:00Z", "2027-12-31T00:00:00Z"  # covers every series of the example world
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(database_url: str, world: Any) -> Iterator[str]:
+    """``uvicorn --factory meetadmin.app:create_app`` on a free port, on the test's (seeded) database."""
+    port = _free_port()
+    env = {**os.environ, "MEETADMIN_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "uvicorn", "--factory", "meetadmin.app:create_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # wait for the server to answer (up to ~30 s); not an assertion on timing
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                raise RuntimeError(f"meetadmin server exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("meetadmin server did not become ready")
+        yield f"{base}/v1"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+class Seen:
+    """What the SDK sent and received, each response checked against the official Webex schema."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, int]] = []
+        self.next_links: list[str | None] = []  # the rel="next" URL each response named, if any
+
+    def __call__(self, response: RequestsResponse, _elapsed_ns: int) -> None:
+        request = response.request
+        url = httpx.URL(str(request.url))
+        self.requests.append((str(request.method), str(request.url), response.status_code))
+        self.next_links.append(response.links.get("next", {}).get("url"))
+        conformance.CONFORMANCE.check(
+            str(request.method),
+            url.path,
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+        )
+
+
+@pytest.fixture
+def seen() -> Seen:
+    return Seen()
+
+
+def sdk(base: str, token: str, seen: Seen) -> WebexSimpleApi:
+    session_class = type("MeetadminSession", (RestSession,), {"BASE": base})
+    session = session_class(tokens=Tokens(access_token=token), concurrent_requests=1, retry_429=False)
+    session.register_response_callback(seen)
+    return WebexSimpleApi(tokens=token, session=session)
+
+
+@pytest.fixture
+def api(server: str, seen: Seen) -> Iterator[WebexSimpleApi]:
+    client = sdk(server, ADMIN, seen)
+    yield client
+    client.close()
+
+
+def test_the_sdk_reaches_meetadmin_not_webex(api: WebexSimpleApi, server: str, seen: Seen) -> None:
+    api.meetings.preferences.site_list()
+    assert seen.requests
+    assert all(url.startswith(server) for _, url, _ in seen.requests)
+
+
+def test_site_list(api: WebexSimpleApi) -> None:
+    sites = api.meetings.preferences.site_list()
+    assert [(s.site_url, s.default) for s in sites if s.default] == [(SITE, True)]
+    as_john = api.meetings.preferences.site_list(user_email=JOHN_EMAIL)
+    assert {s.site_url for s in as_john} == {SITE, "other.webex.com"}
+
+
+def test_get_a_meeting_and_a_webex_shaped_404(api: WebexSimpleApi) -> None:
+    meeting = api.meetings.get(PLANNING)
+    assert meeting.id == PLANNING
+    assert meeting.host_email == MARCUS_EMAIL
+    assert meeting.meeting_type == "meetingSeries"
+    assert meeting.site_url == SITE
+    with pytest.raises(RestError) as caught:
+        api.meetings.get(UNKNOWN)
+    assert caught.value.response.status_code == 404
+    assert caught.value.detail.message
+    assert caught.value.detail.tracking_id
+
+
+def test_list_meetings_follows_link_pages(api: WebexSimpleApi, seen: Seen) -> None:
+    query = {"host_email": MARCUS_EMAIL, "meeting_type": "meetingSeries", "from_": FROM, "to_": TO}
+    whole = [m.id for m in api.meetings.list(**query, max=100)]
+    assert PLANNING in whole and WEBINAR in whole
+    assert len(whole) > 4
+    before = len(seen.requests)
+    paged = [m.id for m in api.meetings.list(**query, max=2)]
+    pages = [i for i in range(before, len(seen.requests)) if "/meetings?" in seen.requests[i][1]]
+    assert paged == whole
+    assert len(pages) >= len(whole) // 2
+    assert all(seen.requests[i][2] == 200 for i in pages)
+    # Each page after the first is exactly the rel="next" URL the previous one named; the last names none.
+    assert [seen.requests[i][1] for i in pages[1:]] == [seen.next_links[i] for i in pages[:-1]]
+    assert seen.next_links[pages[-1]] is None
+
+
+def test_personal_room_options(api: WebexSimpleApi) -> None:
+    room = api.meetings.preferences.personal_meeting_room_options(user_email=JOHN_EMAIL, site_url=SITE)
+    assert room.personal_meeting_room_link == f"https://{SITE}/meet/prABCD23670651"
+    assert room.sip_address == f"prABCD23670651@{SITE}"
+    assert room.topic
+
+
+def test_update_personal_room_options(api: WebexSimpleApi) -> None:
+    before = api.meetings.preferences.personal_meeting_room_options(user_email=JOHN_EMAIL, site_url=SITE)
+    updated = api.meetings.preferences.update_personal_meeting_room_options(
+        topic="John's SDK room",
+        host_pin="4325",
+        enabled_auto_lock=True,
+        auto_lock_minutes=10,
+        enabled_notify_host=True,
+        support_co_host=False,
+        co_hosts=[CoHost(email=MARCUS_EMAIL, display_name="Marcus Hoffmann")],
+        user_email=JOHN_EMAIL,
+        site_url=SITE,
+    )
+    assert updated.topic == "John's SDK room"
+    assert updated.auto_lock_minutes == 10
+    assert [c.email for c in updated.co_hosts or []] == [MARCUS_EMAIL]
+    again = api.meetings.preferences.personal_meeting_room_options(user_email=JOHN_EMAIL, site_url=SITE)
+    assert again.topic == "John's SDK room"
+    assert again.personal_meeting_room_link == before.personal_meeting_room_link
+
+
+def test_reassign_through_the_sdk_session(api: WebexSimpleApi) -> None:
+    url = api.session.ep("meetings/reassignHost")
+    body = api.session.rest_post(url, json={"hostEmail": JOHN_EMAIL, "meetingIds": [WEBINAR]})
+    assert body == ""  # 204 No Content
+    assert api.meetings.get(WEBINAR).host_email == JOHN_EMAIL
+    partial = api.session.rest_post(url, json={"hostEmail": MARCUS_EMAIL, "meetingIds": [WEBINAR, UNKNOWN]})
+    assert isinstance(partial, dict)
+    assert [(i["meetingId"], i["httpStatus"]) for i in partial["items"]] == [(WEBINAR, 200), (UNKNOWN, 404)]
+    assert api.meetings.get(WEBINAR).host_email == MARCUS_EMAIL
+
+
+def test_refresh_a_personal_room_id_through_the_sdk_session(api: WebexSimpleApi) -> None:
+    url = api.session.ep("admin/meetingPreferences/personalMeetingRoom/refreshId")
+    body = api.session.rest_post(
+        url,
+        json={
+            "siteUrl": SITE,
+            "personalMeetingRoomIds": [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john.sdk"}],
+        },
+    )
+    assert isinstance(body, dict)
+    assert [(i["email"], i["personalMeetingRoomId"]) for i in body["personalMeetingRoomIds"]] == [
+        (JOHN_EMAIL, "john.sdk")
+    ]
+    room = api.meetings.preferences.personal_meeting_room_options(user_email=JOHN_EMAIL, site_url=SITE)
+    assert room.personal_meeting_room_link == f"https://{SITE}/meet/john.sdk"
+    with pytest.raises(RestError) as caught:
+        api.session.rest_post(url, json={"siteUrl": SITE, "personalMeetingRoomIds": []})
+    assert caught.value.response.status_code == 400
+
+
+def test_people_by_email_and_by_id(api: WebexSimpleApi) -> None:
+    (john,) = list(api.people.list(email=JOHN_EMAIL))
+    assert john.emails == [JOHN_EMAIL]
+    assert john.display_name == "John Andersen"
+    details = api.people.details(john.person_id)
+    assert details.person_id == john.person_id
+    assert details.emails == [JOHN_EMAIL]
+    assert details.org_id == john.org_id
+    assert list(api.people.list(email="nobody@example.com")) == []
+
+
+def test_a_reassignment_shows_in_the_admin_audit_events(api: WebexSimpleApi) -> None:
+    (admin,) = list(api.people.list(email="admin@example.com"))
+    url = api.session.ep("meetings/reassignHost")
+    assert api.session.rest_post(url, json={"hostEmail": JOHN_EMAIL, "meetingIds": [PLANNING]}) == ""
+    now = datetime.now(UTC)
+    window = {"from_": now - timedelta(days=1), "to_": now + timedelta(days=1)}
+    events = list(api.admin_audit.list_events(org_id=admin.org_id, **window))
+    assert events
+    assert all(e.actor_org_id == admin.org_id for e in events)
+    assert any(e.actor_id == admin.person_id and PLANNING in str(e.data) for e in events)
