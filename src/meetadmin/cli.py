@@ -12,9 +12,11 @@ from rich.console import Console
 from sqlalchemy import select
 
 from meetadmin.client import commands as client_commands
+from meetadmin.demo import demo_document
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine, make_sessionmaker, transaction
-from meetadmin.store.fixtures import FixtureError, OnExisting, load_files
+from meetadmin.store.fixture_schema import FixtureDoc
+from meetadmin.store.fixtures import FixtureError, OnExisting, load_documents, load_files
 from meetadmin.store.migrate import upgrade
 from meetadmin.store.models import Person
 from meetadmin.store.tokens import add_token, new_token
@@ -38,7 +40,6 @@ DatabaseUrl = Annotated[
         show_default=False,
     ),
 ]
-DEMO_FIXTURE = Path(__file__).parent / "demo" / "demo-org.yaml"
 ALL_ADMIN_SCOPES = [
     "meeting:admin_schedule_write",
     "meeting:admin_schedule_read",
@@ -139,7 +140,19 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{database}"
-    prepare(url, [DEMO_FIXTURE], "error")
+    doc = demo_document()
+    marcus = sum(1 for m in doc["meetings"] if m["host"] == "marcus.hoffmann@example.com")
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with transaction(make_sessionmaker(engine), write=True) as session:
+            [loaded] = load_documents(session, [("demo", FixtureDoc.model_validate(doc))])
+    finally:
+        engine.dispose()
+    console.print(
+        f"Demo organisation '{loaded.org_id}': {loaded.sites} site, {loaded.people} people, "
+        f"{loaded.meetings} meeting series ({marcus} hosted by marcus.hoffmann@example.com)."
+    )
     token = _create_token(url, "admin@example.com", ALL_ADMIN_SCOPES, "demo")
     base = f"http://{host}:{port}/v1"
     console.print(f"\nDemo admin token (admin@example.com): [bold]{token}[/bold]\n")
