@@ -24,8 +24,7 @@ class RoomIdRule:
     digits: int
 
     def generate(self) -> str:
-        number = "".join(secrets.choice("0123456789") for _ in range(self.digits))
-        return f"{self.prefix}{self.site_code}{number}"
+        return f"{self.prefix}{self.site_code}{secrets.randbelow(10**self.digits):0{self.digits}d}"
 
 
 def is_valid_room_id(value: str) -> bool:

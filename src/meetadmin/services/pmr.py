@@ -9,7 +9,6 @@ the whole transaction, which then sees the winner's rows.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -17,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain import pmr as rules
+from meetadmin.domain.ids import ordered_uuid
 from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
 from meetadmin.services.common import target_site, utcnow
@@ -317,7 +317,7 @@ def _apply(
         session,
         [
             {
-                "id": str(uuid.uuid4()),
+                "id": ordered_uuid(),
                 "org_id": caller.org_id,
                 "created": now,
                 "actor_id": caller.person_key,

@@ -132,6 +132,7 @@ class PersonalRoomId(Base):
             postgresql_where=text("active"),
         ),
         Index("ix_personal_room_ids_person", "person_id"),
+        Index("ix_personal_room_ids_site_person", "site_id", "person_id", "active"),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -60,23 +60,31 @@ def people_on_site(
     emails, pids = sorted(set(email_keys)), sorted(set(person_ids))
     if not emails and not pids:
         return []
-    rows = session.execute(
-        _person_query(site_id).where(
-            Person.org_id == org_id, or_(Person.email_key.in_(emails), Person.person_id.in_(pids))
+    # One IN list per query (an OR of two would make SQLite scan the organisation).
+    named = Person.email_key.in_(emails) if emails else Person.person_id.in_(pids)
+    rows = session.connection().execute(_person_query(site_id).where(Person.org_id == org_id, named)).all()
+    if emails and pids:
+        rows += (
+            session.connection()
+            .execute(_person_query(site_id).where(Person.org_id == org_id, Person.person_id.in_(pids)))
+            .all()
         )
-    ).all()
     return [_person(r) for r in rows]
 
 
 def person_by_email(session: Session, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
-    row = session.execute(
-        _person_query(site_id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
-    ).one_or_none()
+    row = (
+        session.connection()
+        .execute(
+            _person_query(site_id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
+        )
+        .one_or_none()
+    )
     return _person(row) if row else None
 
 
 def person_by_key(session: Session, person_key: int, site_id: int) -> PersonOnSite | None:
-    row = session.execute(_person_query(site_id).where(Person.id == person_key)).one_or_none()
+    row = session.connection().execute(_person_query(site_id).where(Person.id == person_key)).one_or_none()
     return _person(row) if row else None
 
 
@@ -86,39 +94,54 @@ def lock_people(session: Session, person_keys: Iterable[int]) -> None:
     of other transactions alone."""
     keys = sorted(set(person_keys))
     if keys:
-        session.execute(
+        session.connection().execute(
             select(Person.id).where(Person.id.in_(keys)).order_by(Person.id).with_for_update(key_share=True)
         ).all()
 
 
-def _room(row: PersonalRoomId) -> RoomRow:
-    return RoomRow(row.id, row.person_id, row.room_id, row.room_key, row.active, row.reserved_until)
+_ROOM_COLUMNS = (
+    PersonalRoomId.id,
+    PersonalRoomId.person_id,
+    PersonalRoomId.room_id,
+    PersonalRoomId.room_key,
+    PersonalRoomId.active,
+    PersonalRoomId.reserved_until,
+)
+
+
+def _rooms(session: Session, *where: Any) -> list[RoomRow]:
+    rows = session.connection().execute(select(*_ROOM_COLUMNS).where(*where))
+    return [RoomRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
 
 def rooms_for(
     session: Session, site_id: int, person_keys: Iterable[int], room_keys: Iterable[str]
 ) -> list[RoomRow]:
-    """Every row of the site held (or reserved) by these people or carrying one of these keys."""
+    """The rows of the site these people hold now, and every row (held or reserved) under these keys.
+
+    Two indexed queries: the active rows by person (partial unique index) and the rows by key (unique
+    index). A person's own quarantined IDs are only looked at when asked for, so they don't slow down
+    a refresh however many there are."""
     people, keys = sorted(set(person_keys)), sorted(set(room_keys))
-    if not people and not keys:
-        return []
-    rows = session.scalars(
-        select(PersonalRoomId).where(
+    found: dict[int, RoomRow] = {}
+    if people:
+        for row in _rooms(
+            session,
             PersonalRoomId.site_id == site_id,
-            or_(PersonalRoomId.person_id.in_(people), PersonalRoomId.room_key.in_(keys)),
-        )
-    ).all()
-    return [_room(r) for r in rows]
+            PersonalRoomId.person_id.in_(people),
+            PersonalRoomId.active.is_(True),
+        ):
+            found[row.id] = row
+    for row in rooms_with_keys(session, site_id, keys):
+        found[row.id] = row
+    return list(found.values())
 
 
 def rooms_with_keys(session: Session, site_id: int, room_keys: Iterable[str]) -> list[RoomRow]:
     keys = sorted(set(room_keys))
     if not keys:
         return []
-    rows = session.scalars(
-        select(PersonalRoomId).where(PersonalRoomId.site_id == site_id, PersonalRoomId.room_key.in_(keys))
-    ).all()
-    return [_room(r) for r in rows]
+    return _rooms(session, PersonalRoomId.site_id == site_id, PersonalRoomId.room_key.in_(keys))
 
 
 def active_room_id(session: Session, site_id: int, person_key: int) -> str | None:
@@ -134,13 +157,13 @@ def active_room_id(session: Session, site_id: int, person_key: int) -> str | Non
 
 def delete_rooms(session: Session, row_ids: list[int]) -> None:
     if row_ids:
-        session.execute(delete(PersonalRoomId).where(PersonalRoomId.id.in_(row_ids)))
+        session.connection().execute(delete(PersonalRoomId).where(PersonalRoomId.id.in_(row_ids)))
 
 
 def release_rooms(session: Session, row_ids: list[int], now: datetime, reserved_until: datetime) -> None:
     """Quarantine rooms given up: inactive, still reserved to their former owner until ``reserved_until``."""
     if row_ids:
-        session.execute(
+        session.connection().execute(
             update(PersonalRoomId)
             .where(PersonalRoomId.id.in_(row_ids))
             .values(active=False, released_at=now, reserved_until=reserved_until)
@@ -162,7 +185,7 @@ def reclaim_rooms(session: Session, rooms: list[tuple[int, str]]) -> None:
 def add_rooms(session: Session, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
     """New active rooms ``(person_key, room_id, room_key)``."""
     if rooms:
-        session.execute(
+        session.connection().execute(
             insert(PersonalRoomId),
             [
                 {

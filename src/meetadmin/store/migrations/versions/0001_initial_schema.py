@@ -224,6 +224,9 @@ def upgrade() -> None:
     with op.batch_alter_table("personal_room_ids", schema=None) as batch_op:
         batch_op.create_index("ix_personal_room_ids_person", ["person_id"], unique=False)
         batch_op.create_index(
+            "ix_personal_room_ids_site_person", ["site_id", "person_id", "active"], unique=False
+        )
+        batch_op.create_index(
             "ux_personal_room_ids_active_owner",
             ["site_id", "person_id"],
             unique=True,
@@ -268,6 +271,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("active"),
             postgresql_where=sa.text("active"),
         )
+        batch_op.drop_index("ix_personal_room_ids_site_person")
         batch_op.drop_index("ix_personal_room_ids_person")
 
     op.drop_table("personal_room_ids")
