@@ -62,7 +62,7 @@ def people_on_site(
         return []
     # One IN list per query (an OR of two would make SQLite scan the organisation).
     named = Person.email_key.in_(emails) if emails else Person.person_id.in_(pids)
-    rows = session.connection().execute(_person_query(site_id).where(Person.org_id == org_id, named)).all()
+    rows = list(session.connection().execute(_person_query(site_id).where(Person.org_id == org_id, named)))
     if emails and pids:
         rows += (
             session.connection()
