@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from meetadmin.domain import ids
@@ -134,6 +134,8 @@ def load_documents(
     results = []
     for name, doc in docs:
         results.append(_load_one(session, name, doc, on_existing))
+    if any(not r.skipped for r in results):
+        session.execute(text("ANALYZE"))  # fresh statistics for the query planner after a bulk load
     return results
 
 

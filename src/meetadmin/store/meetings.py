@@ -43,6 +43,7 @@ _SERIES = (
         _host.email,
         _host.display_name,
         MeetingSeries.start,
+        MeetingSeries.org_id,
     )
     .join(Site, Site.id == MeetingSeries.site_id)
     .join(_host, _host.id == MeetingSeries.host_id)
@@ -52,9 +53,9 @@ _SERIES = (
             SessionType.site_id == MeetingSeries.site_id, SessionType.type_id == MeetingSeries.session_type_id
         ),
     )
-    .where(
-        MeetingSeries.org_id == bindparam("org_id"), MeetingSeries.id.in_(bindparam("ids", expanding=True))
-    )
+    # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
+    # has no statistics) would scan the whole organisation. The organisation is checked on each row.
+    .where(MeetingSeries.id.in_(bindparam("ids", expanding=True)))
     .order_by(MeetingSeries.id)
 )
 # Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent
@@ -91,7 +92,9 @@ def series_for_reassign(
     if lock and conn.dialect.name != "sqlite":  # SQLite writers are already serialised (BEGIN IMMEDIATE)
         conn.execute(_LOCK_SERIES, params)
     rows: dict[str, SeriesRow] = {}
-    for r in conn.execute(_SERIES, params):
+    for r in conn.execute(_SERIES, {"ids": params["ids"]}):
+        if r[14] != org_id:
+            continue  # another organisation's meeting is simply not found
         facts = SeriesFacts(
             id=r[0],
             site_url=r[1],

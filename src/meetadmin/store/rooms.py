@@ -60,16 +60,17 @@ def people_on_site(
     emails, pids = sorted(set(email_keys)), sorted(set(person_ids))
     if not emails and not pids:
         return []
-    # One IN list per query (an OR of two would make SQLite scan the organisation).
+    # One IN list per query, on its unique index (an OR of two, or the organisation beside a long IN list,
+    # would make SQLite scan the organisation); the organisation is checked on each row.
     named = Person.email_key.in_(emails) if emails else Person.person_id.in_(pids)
-    rows = list(session.connection().execute(_person_query(site_id).where(Person.org_id == org_id, named)))
+    rows = list(session.connection().execute(_person_query(site_id).add_columns(Person.org_id).where(named)))
     if emails and pids:
         rows += (
             session.connection()
-            .execute(_person_query(site_id).where(Person.org_id == org_id, Person.person_id.in_(pids)))
+            .execute(_person_query(site_id).add_columns(Person.org_id).where(Person.person_id.in_(pids)))
             .all()
         )
-    return [_person(r) for r in rows]
+    return [_person(r) for r in rows if r[-1] == org_id]
 
 
 def person_by_email(session: Session, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
