@@ -137,7 +137,7 @@ def test_errors_name_file_entry_and_key_and_load_nothing(
 def test_unreadable_files_are_clear_errors(engine: Engine, tmp_path: Path, content: str) -> None:
     path = tmp_path / "odd.yaml"
     path.write_bytes(content.encode("latin-1"))
-    with pytest.raises(FixtureError, match="odd.yaml"):
+    with pytest.raises(FixtureError, match=r"odd\.yaml"):
         load(engine, path)
 
 
@@ -176,5 +176,5 @@ def test_a_utc_until_rule_loads_and_expands(engine: Engine, tmp_path: Path) -> N
     doc["meetings"][0]["recurrence"] = "FREQ=WEEKLY;UNTIL=20261105T160000Z"
     load(engine, write(tmp_path, "org.yaml", doc))
     with engine.connect() as conn:
-        rule = conn.execute(select(MeetingSeries.recurrence).where(MeetingSeries.id == doc["meetings"][0]["id"]))
-        assert rule.scalar_one() == "FREQ=WEEKLY;UNTIL=20261105T160000Z"  # kept as given
+        query = select(MeetingSeries.recurrence).where(MeetingSeries.id == doc["meetings"][0]["id"])
+        assert conn.execute(query).scalar_one() == "FREQ=WEEKLY;UNTIL=20261105T160000Z"  # kept as given

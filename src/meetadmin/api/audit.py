@@ -3,13 +3,13 @@ session type changes, as Webex ``AuditEvent`` objects."""
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from meetadmin.api.auth import AUDIT_READ, Principal, authenticate, require_admin
 from meetadmin.api.deps import sessions
+from meetadmin.api.link_paging import whole_number
 from meetadmin.api.people import plain_json
 from meetadmin.domain.meeting_rules import RuleError, parse_instant
 from meetadmin.errors import BadRequest
@@ -74,18 +74,6 @@ def event_json(row: AuditRow) -> dict[str, Any]:
     }
 
 
-def _number(name: str, value: str | None, default: int, low: int) -> int:
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not math.isfinite(number) or number != int(number) or number < low:
-        raise BadRequest(f"'{name}' must be a whole number of at least {low} (got '{value[:32]}').")
-    return int(number)
-
-
 def _instant(name: str, value: str) -> Any:
     try:
         return parse_instant(value, name)
@@ -115,8 +103,8 @@ def list_admin_audit_events(
         end=_instant("to", to),
         actor_id=actorId.strip() if actorId and actorId.strip() else None,
         categories=categories or None,
-        offset=min(_number("offset", offset, 0, 0), 1_000_000),
-        max=min(_number("max", max, 100, 1), MAX_EVENTS),
+        offset=min(whole_number("offset", offset, 0, 0), 1_000_000),
+        max=min(whole_number("max", max, 100, 1), MAX_EVENTS),
     )
     rows = audit_events(sessions(request), principal, query)
     return plain_json({"items": [event_json(r) for r in rows]})

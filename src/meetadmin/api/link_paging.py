@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 import orjson
@@ -47,3 +48,23 @@ def next_link(request: Request, position: dict[str, Any] | None) -> dict[str, st
         return {}
     url = request.url.include_query_params(**{CURSOR_PARAM: encode_cursor(position)})
     return {"Link": f'<{url}>; rel="next"'}
+
+
+def whole_number(name: str, value: str | None, default: int, low: int) -> int:
+    """A query parameter Webex types as ``number`` that must be a whole number of at least ``low``."""
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not math.isfinite(number) or number != int(number):
+        raise BadRequest(f"'{name}' must be a whole number (got '{value[:32]}').")
+    if number < low:
+        raise BadRequest(f"'{name}' must be at least {low}.")
+    return int(number)
+
+
+def page_size(value: str | None, default: int, cap: int) -> int:
+    """``max``: a whole number, at least 1; above the cap it is clamped to the cap (as Webex does)."""
+    return min(whole_number("max", value, default, 1), cap)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from meetadmin.api.auth import (
     authenticate,
 )
 from meetadmin.api.deps import require_json, sessions
-from meetadmin.api.link_paging import decode_cursor, next_link
+from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.api.meeting_shapes import instance_json, scheduled_json, series_json
 from meetadmin.api.meeting_wire import CreateMeetingRequest, create_command
 from meetadmin.api.responses import json_response
@@ -101,21 +100,6 @@ def _instant(name: str, value: str | None) -> datetime | None:
         return parse_instant(value, name)
     except RuleError as exc:
         raise BadRequest(str(exc)) from exc
-
-
-def page_size(value: str | None, default: int, cap: int) -> int:
-    """``max``: a number (Webex types it so), at least 1; above the cap it is clamped to the cap."""
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not math.isfinite(number) or number != int(number):
-        raise BadRequest(f"'max' must be a whole number (got '{value[:32]}').")
-    if number < 1:
-        raise BadRequest("'max' must be at least 1.")
-    return int(min(number, cap))
 
 
 @router.get("/meetings", summary="List Meetings")

@@ -7,7 +7,6 @@ organisation may look people up by email, displayName prefix or id, as Webex let
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 import orjson
@@ -15,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from meetadmin.api.auth import ADMIN_PEOPLE_READ, Principal, authenticate, has_any
 from meetadmin.api.deps import sessions
-from meetadmin.api.link_paging import decode_cursor, next_link
+from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.domain.webex_ids import FULL_ADMIN_ROLE, licence_id, role_id
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.services.people import PeopleQuery, find_people, get_person
@@ -72,20 +71,6 @@ def _admin_view(principal: Principal) -> bool:
     return principal.is_admin and has_any(principal, ADMIN_PEOPLE_READ)
 
 
-def _max(value: str | None, cap: int) -> int:
-    if value is None:
-        return min(100, cap)
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not math.isfinite(number) or number != int(number):
-        raise BadRequest(f"'max' must be a whole number (got '{value[:32]}').")
-    if number < 1:
-        raise BadRequest("'max' must be at least 1.")
-    return int(min(number, cap))
-
-
 def _csv(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -111,7 +96,7 @@ def list_people_route(
     if orgId is not None and orgId.strip() and orgId.strip() != principal.org_webex_id:
         raise Forbidden("You may only list people of your own organisation.")
     cap = 50 if locationId else (100 if callingData else MAX_PEOPLE)
-    size = _max(max, cap)
+    size = page_size(max, min(100, cap), cap)
     position = decode_cursor(cursor)
     after = position.get("after") if position else None
     if position is not None and not isinstance(after, int):
