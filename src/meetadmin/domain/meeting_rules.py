@@ -188,5 +188,3 @@ def new_password() -> str:
             and any(c.isdigit() for c in word)
         ):
             return word
-
-
