@@ -7,6 +7,8 @@ lock cannot be upgraded. PostgreSQL runs through psycopg 3.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -18,10 +20,40 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "meetadmin_write"
-# SQLite has one writer at a time. Threads of one process queue for it on this lock, in order, instead of
-# polling SQLite's busy handler (which sleeps in growing steps and wrecks tail latency). Other processes
-# still meet at SQLite's own lock and busy timeout.
-_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+class WriterLock:
+    """SQLite has one writer at a time. Writers queue for it here instead of polling SQLite's busy
+    handler, which sleeps in growing steps and wrecks throughput and tail latency: threads of a process
+    on a lock, processes (``serve --workers N``) on an ``flock`` of a file beside the database, which the
+    kernel hands over as soon as it is released."""
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._fd: int | None = None
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._fd = os.open(f"{database}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
 
 
 def normalise_url(url: str) -> str:
@@ -39,9 +71,13 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Every transaction ends in an explicit commit or rollback, so the pool's rollback-on-return is
+        # redundant work on the hot path.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_reset_on_return=None
+        )
         _configure_sqlite(engine)
-        _SQLITE_WRITE_LOCKS[engine] = threading.Lock()
+        _SQLITE_WRITE_LOCKS[engine] = WriterLock(make_url(url).database)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -60,10 +96,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(WRITE):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: this runs once per request.
+        statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
+        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
