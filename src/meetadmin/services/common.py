@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.ids import ordered_uuid
 from meetadmin.errors import BadRequest
 from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
 from meetadmin.store.tokens import TokenOwner
@@ -28,3 +30,31 @@ def target_site(session: Session, caller: TokenOwner, site_url: str | None) -> S
         if site is not None:
             return site
     raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
+
+
+def audit_event(
+    caller: TokenOwner,
+    now: datetime,
+    tracking_id: str,
+    *,
+    category: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    target_name: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """One ``audit_events`` row: the caller as actor, a time-ordered ID (appended, not scattered)."""
+    return {
+        "id": ordered_uuid(),
+        "org_id": caller.org_id,
+        "created": now,
+        "actor_id": caller.person_key,
+        "category": category,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "target_name": target_name,
+        "tracking_id": tracking_id,
+        "data": data,
+    }

@@ -16,12 +16,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain import pmr as rules
-from meetadmin.domain.ids import ordered_uuid
 from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
-from meetadmin.services.common import target_site, utcnow
+from meetadmin.services.common import audit_event, target_site, utcnow
+from meetadmin.store.audit import add_audit_events
 from meetadmin.store.db import transaction
-from meetadmin.store.meetings import add_audit_events
 from meetadmin.store.rooms import (
     PersonOnSite,
     RoomRow,
@@ -316,18 +315,16 @@ def _apply(
     add_audit_events(
         session,
         [
-            {
-                "id": ordered_uuid(),
-                "org_id": caller.org_id,
-                "created": now,
-                "actor_id": caller.person_key,
-                "category": "MEETING_PREFERENCES",
-                "action": "refreshPersonalMeetingRoomId",
-                "target_type": "PERSON",
-                "target_id": person.person_id,
-                "target_name": person.email,
-                "tracking_id": tracking_id,
-                "data": {
+            audit_event(
+                caller,
+                now,
+                tracking_id,
+                category="MEETING_PREFERENCES",
+                action="refreshPersonalMeetingRoomId",
+                target_type="PERSON",
+                target_id=person.person_id,
+                target_name=person.email,
+                data={
                     "siteUrl": site.site_url,
                     "email": person.email,
                     "personId": person.person_id,
@@ -335,7 +332,7 @@ def _apply(
                     "newPersonalMeetingRoomId": new,
                     "systemGenerated": generated,
                 },
-            }
+            )
             for person, old, new in plan.changes
         ],
     )

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain import reassign as rules
-from meetadmin.domain.ids import MeetingIdKind, ordered_uuid, parse_meeting_id
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.errors import Forbidden
-from meetadmin.services.common import target_site, utcnow
+from meetadmin.services.common import audit_event, target_site, utcnow
+from meetadmin.store.audit import add_audit_events
 from meetadmin.store.db import transaction
-from meetadmin.store.meetings import SeriesRow, add_audit_events, add_notices, series_for_reassign, set_host
+from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
 from meetadmin.store.sites import new_host_on_site
 from meetadmin.store.tokens import TokenOwner
 
@@ -100,25 +101,23 @@ def _apply(
     for mid in moving:
         row = series[mid]
         events.append(
-            {
-                "id": ordered_uuid(),
-                "org_id": caller.org_id,
-                "created": now,
-                "actor_id": caller.person_key,
-                "category": "MEETINGS",
-                "action": "reassignHost",
-                "target_type": "MEETING_SERIES",
-                "target_id": mid,
-                "target_name": row.title,
-                "tracking_id": tracking_id,
-                "data": {
+            audit_event(
+                caller,
+                now,
+                tracking_id,
+                category="MEETINGS",
+                action="reassignHost",
+                target_type="MEETING_SERIES",
+                target_id=mid,
+                target_name=row.title,
+                data={
                     "meetingId": mid,
                     "title": row.title,
                     "siteUrl": site_url,
                     "oldHostEmail": row.host_email,
                     "newHostEmail": host_email,
                 },
-            }
+            )
         )
         notices.append(
             {

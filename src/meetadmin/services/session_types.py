@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.errors import BadRequest, NotFound
-from meetadmin.services.common import target_site, utcnow
+from meetadmin.services.common import audit_event, target_site, utcnow
+from meetadmin.store.audit import add_audit_events
 from meetadmin.store.db import transaction
-from meetadmin.store.meetings import add_audit_events
 from meetadmin.store.people import PersonRow, person_by_email, person_by_id
 from meetadmin.store.session_types import (
     SessionTypeRow,
@@ -113,20 +113,18 @@ def _audit(
     before: list[str],
     after: list[str],
     tracking_id: str,
-) -> dict[str, object]:
-    return {
-        "id": str(uuid.uuid4()),
-        "org_id": caller.org_id,
-        "created": utcnow(),
-        "actor_id": caller.person_key,
-        "category": "USERS",
-        "action": "updateUserSessionTypes",
-        "target_type": "PERSON",
-        "target_id": person.person_id,
-        "target_name": person.email,
-        "tracking_id": tracking_id,
-        "data": {"siteUrl": site.site_url, "email": person.email, "before": before, "after": after},
-    }
+) -> dict[str, Any]:
+    return audit_event(
+        caller,
+        utcnow(),
+        tracking_id,
+        category="USERS",
+        action="updateUserSessionTypes",
+        target_type="PERSON",
+        target_id=person.person_id,
+        target_name=person.email,
+        data={"siteUrl": site.site_url, "email": person.email, "before": before, "after": after},
+    )
 
 
 def host_types(

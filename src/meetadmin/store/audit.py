@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from meetadmin.store.models import AuditEvent, Org, Person
@@ -79,3 +79,12 @@ def list_events(
 
 def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
     return session.scalar(select(Person.id).where(Person.org_id == org_id, Person.person_id == person_id))
+
+
+_ADD = insert(AuditEvent)
+
+
+def add_audit_events(session: Session, events: list[dict[str, Any]]) -> None:
+    """Append audit rows (built by ``services.common.audit_event``) in one statement."""
+    if events:
+        session.connection().execute(_ADD, events)

@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.models import AuditEvent, MeetingSeries, Notice, Person, SessionType, Site
+from meetadmin.store.models import MeetingSeries, Notice, Person, SessionType, Site
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,6 @@ _SET_HOST = (
     .where(MeetingSeries.id.in_(bindparam("ids", expanding=True)))
     .values(host_id=bindparam("host_id"), updated=bindparam("now"))
 )
-_ADD_AUDIT = insert(AuditEvent)
 _ADD_NOTICE = insert(Notice)
 
 
@@ -116,11 +115,6 @@ def series_for_reassign(
 def set_host(session: Session, series_ids: list[str], host_key: int, now: datetime) -> None:
     """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
     session.connection().execute(_SET_HOST, {"ids": series_ids, "host_id": host_key, "now": now})
-
-
-def add_audit_events(session: Session, events: list[dict[str, Any]]) -> None:
-    if events:
-        session.connection().execute(_ADD_AUDIT, events)
 
 
 def add_notices(session: Session, notices: list[dict[str, Any]]) -> None:
