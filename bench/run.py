@@ -69,17 +69,25 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    try:
+        wait_for_health(port, proc.poll)
+    except SystemExit:
+        proc.kill()
+        raise SystemExit(
+            f"server did not come up: {proc.stderr.read().decode() if proc.stderr else ''}"
+        ) from None
+    return proc
+
+
+def wait_for_health(port: int, exited: Callable[[], object] = lambda: None) -> None:
     for _ in range(300):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return proc
+                return
         except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(
-                    f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-                ) from None
+            if exited() is not None:
+                raise SystemExit("server exited") from None
             time.sleep(0.1)
-    proc.kill()
     raise SystemExit("server did not come up")
 
 

@@ -13,10 +13,11 @@ from meetadmin.api import audit, meetings, people, preferences, reassign, sessio
 from meetadmin.api.auth import TokenCache
 from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
+from meetadmin.api.fast_lane import ReassignFastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
-from meetadmin.store.db import make_engine, make_sessionmaker
+from meetadmin.store.db import Units, make_engine, make_sessionmaker
 
 # session_types before meetings: /meetings/sessionTypes must win over /meetings/{meetingId}.
 ROUTERS = [
@@ -38,6 +39,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        import os
+
+        import anyio.to_thread
+
+        if os.environ.get("MA_THREADS"):
+            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["MA_THREADS"])
         yield
         if owned:
             engine.dispose()
@@ -53,10 +60,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.units = Units(engine)
+    app.state.inline_db = engine.dialect.name == "sqlite"
     app.state.settings = settings
     app.state.token_cache = TokenCache()
     install_error_handlers(app)
     install_docs(app)
+    app.add_middleware(ReassignFastLane)
     app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")

@@ -7,13 +7,13 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, Request, Response
-from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.api.auth import Principal
-from meetadmin.api.deps import sessions
+from meetadmin.api.deps import units
 from meetadmin.api.responses import JSON_MEDIA_TYPE
 from meetadmin.errors import BadRequest
 from meetadmin.services.idempotency import Answer, IdempotencyClaim, request_hash, run_once
+from meetadmin.store.db import Units
 
 IdempotencyKey = Annotated[
     str | None,
@@ -46,16 +46,17 @@ def idempotent(
     principal: Principal,
     key: str | None,
     operation: str,
-    canonical: Any,
-    handle: Callable[[sessionmaker[Session]], Response],
+    canonical: Callable[[], Any],
+    handle: Callable[[Units], Response],
 ) -> Response:
-    """Answer with ``handle(sessions)``; with a key, at most once per (caller, key) and request."""
+    """Answer with ``handle(units)``; with a key, at most once per (caller, key) and ``canonical()``
+    (the request as the key's record remembers it)."""
     if key is None:
-        return handle(sessions(request))
-    claim = _claim(request, principal, key, operation, canonical)
+        return handle(units(request))
+    claim = _claim(request, principal, key, operation, canonical())
 
-    def work(factory: sessionmaker[Session]) -> Answer:
-        response = handle(factory)
+    def work(given: Units) -> Answer:
+        response = handle(given)
         return Answer(response.status_code, bytes(response.body))
 
     answer = run_once(request.app.state.engine, claim, work)

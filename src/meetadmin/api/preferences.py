@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.api.auth import (
     ADMIN_PREFERENCES_READ,
@@ -20,7 +19,7 @@ from meetadmin.api.auth import (
     authenticate,
     require_admin,
 )
-from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.deps import require_json, run_db, sessions
 from meetadmin.api.idempotency import IdempotencyKey, idempotent
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
@@ -33,6 +32,7 @@ from meetadmin.services.pmr import (
     refresh_room_ids,
     update_personal_room,
 )
+from meetadmin.store.db import Units
 from meetadmin.store.rooms import RoomSettings
 
 router = APIRouter(tags=["Meeting Preferences"])
@@ -83,7 +83,7 @@ def _problem_json(problems: RoomIdProblems) -> list[dict[str, Any]]:
     dependencies=[Depends(require_json)],
     summary="Batch Refresh Personal Meeting Room ID",
 )
-def batch_refresh_pmr_id(
+async def batch_refresh_pmr_id(
     request: Request,
     body: BatchRefreshPMRID,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -97,8 +97,8 @@ def batch_refresh_pmr_id(
         for i in body.personalMeetingRoomIds
     ]
 
-    def handle(factory: sessionmaker[Session]) -> Response:
-        outcome = refresh_room_ids(factory, principal, body.siteUrl, items, tracking_id_of(request))
+    def handle(given: Units) -> Response:
+        outcome = refresh_room_ids(given, principal, body.siteUrl, items, tracking_id_of(request))
         return json_response(
             {
                 "siteUrl": outcome.site_url,
@@ -110,8 +110,15 @@ def batch_refresh_pmr_id(
         )
 
     try:
-        return idempotent(
-            request, principal, idempotency_key, "refreshPersonalMeetingRoomId", body.model_dump(), handle
+        return await run_db(
+            request,
+            idempotent,
+            request,
+            principal,
+            idempotency_key,
+            "refreshPersonalMeetingRoomId",
+            body.model_dump,
+            handle,
         )
     except RoomIdProblems as problems:
         return json_response(

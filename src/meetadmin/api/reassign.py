@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.api.auth import REASSIGN, Principal, authenticate, require_admin
-from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.deps import require_json, run_db, units
 from meetadmin.api.idempotency import IdempotencyKey, idempotent
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
 from meetadmin.errors import BadRequest
 from meetadmin.services.reassign import ItemVerdict, ReassignOutcome, reassign_hosts
+from meetadmin.store.db import Units
 
 router = APIRouter(tags=["Meetings"])
 
@@ -48,24 +48,25 @@ def item_json(item: ItemVerdict) -> dict[str, Any]:
 
 
 def _run(
-    request: Request,
+    units: Units,
     principal: Principal,
     site_url: str | None,
     body: ReassignMeetingRequest,
+    tracking_id: str,
     apply: bool,
-    factory: sessionmaker[Session] | None = None,
 ) -> ReassignOutcome:
     require_admin(principal, REASSIGN)
     body = _checked(body)
     return reassign_hosts(
-        factory or sessions(request),
-        principal,
-        site_url,
-        body.hostEmail,
-        body.meetingIds,
-        tracking_id_of(request),
-        apply=apply,
+        units, principal, site_url, body.hostEmail, body.meetingIds, tracking_id, apply=apply
     )
+
+
+def answer(outcome: ReassignOutcome) -> Response:
+    """204 when every meeting moved (or already had this host), else 207 with one item per meeting."""
+    if outcome.all_ok:
+        return Response(status_code=204)
+    return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
 
 
 @router.post(
@@ -75,7 +76,7 @@ def _run(
     dependencies=[Depends(require_json)],
     summary="Reassign Meetings to a New Host",
 )
-def reassign_host(
+async def reassign_host(
     request: Request,
     body: ReassignMeetingRequest,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -84,14 +85,15 @@ def reassign_host(
 ) -> Response:
     require_admin(principal, REASSIGN)
 
-    def handle(factory: sessionmaker[Session]) -> Response:
-        outcome = _run(request, principal, site_url, body, apply=True, factory=factory)
-        if outcome.all_ok:
-            return Response(status_code=204)
-        return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
+    def handle(given: Units) -> Response:
+        return answer(_run(given, principal, site_url, body, tracking_id_of(request), apply=True))
 
-    canonical = {"siteUrl": site_url, "body": body.model_dump()}
-    return idempotent(request, principal, idempotency_key, "reassignHost", canonical, handle)
+    def canonical() -> dict[str, Any]:
+        return {"siteUrl": site_url, "body": body.model_dump()}
+
+    return await run_db(
+        request, idempotent, request, principal, idempotency_key, "reassignHost", canonical, handle
+    )
 
 
 @router.post(
@@ -99,11 +101,13 @@ def reassign_host(
     dependencies=[Depends(require_json)],
     summary="Preview a reassignment (meetadmin only): the verdict each meeting would get, nothing changed",
 )
-def reassign_host_preview(
+async def reassign_host_preview(
     request: Request,
     body: ReassignMeetingRequest,
     principal: Annotated[Principal, Depends(authenticate)],
     site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
 ) -> Response:
-    outcome = _run(request, principal, site_url, body, apply=False)
+    outcome = await run_db(
+        request, _run, units(request), principal, site_url, body, tracking_id_of(request), False
+    )
     return json_response({"items": [item_json(i) for i in outcome.items]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from meetadmin.domain.ids import ordered_uuid
 from meetadmin.errors import BadRequest
@@ -18,15 +18,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def target_site(session: Session, caller: TokenOwner, site_url: str | None) -> SiteRow:
+def target_site(conn: Connection, caller: TokenOwner, site_url: str | None) -> SiteRow:
     """The site named by ``site_url`` or, without one, the caller's preferred site; 400 otherwise."""
     if site_url is not None and site_url.strip():
-        site = site_by_url(session, caller.org_id, site_url)
+        site = site_by_url(conn, caller.org_id, site_url)
         if site is None:
             raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
         return site
     if caller.preferred_site_id is not None:
-        site = site_by_id(session, caller.preferred_site_id)
+        site = site_by_id(conn, caller.preferred_site_id)
         if site is not None:
             return site
     raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")

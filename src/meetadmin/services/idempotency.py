@@ -1,7 +1,7 @@
 """Idempotency-Key: a retried POST gets the first answer instead of doing the work twice.
 
 The key is claimed (a pending ``idempotency_records`` row) at the start of ONE transaction, the work runs
-inside that same transaction (its own ``transaction()`` blocks become savepoints), and the answer is
+inside that same transaction (its own units of work become savepoints), and the answer is
 written before the commit. So the work and its recorded answer commit together or not at all:
 
 * same caller + key + request within the TTL: the stored status and body, nothing done again;
@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.errors import Conflict
 from meetadmin.services.common import utcnow
-from meetadmin.store.db import WRITE, make_sessionmaker
+from meetadmin.store.db import Units
 from meetadmin.store.idempotency import PENDING, claim_key, find_answer, forget_answer, record_answer
 
 
@@ -48,7 +47,7 @@ class IdempotencyClaim:
     ttl: timedelta
 
 
-Work = Callable[[sessionmaker[Session]], Answer]
+Work = Callable[[Units], Answer]
 
 
 def request_hash(operation: str, request: Any) -> str:
@@ -58,44 +57,37 @@ def request_hash(operation: str, request: Any) -> str:
 
 
 def run_once(engine: Engine, claim: IdempotencyClaim | None, work: Work) -> Answer:
-    """Run ``work`` (which opens its transactions from the factory it is given) at most once per claim."""
+    """Run ``work`` (which opens its transactions from the units it is given) at most once per claim."""
+    units = Units(engine)
     if claim is None:
-        return work(make_sessionmaker(engine))
-    with engine.connect() as conn:
-        conn.execution_options(**{WRITE: True})
-        with conn.begin(), Session(bind=conn, join_transaction_mode="rollback_only", autoflush=False) as own:
-            stored = _claim(own, claim)
-            if stored is not None:
-                return stored
-            nested: sessionmaker[Session] = sessionmaker(
-                bind=conn,
-                join_transaction_mode="create_savepoint",
-                expire_on_commit=False,
-                autoflush=False,
-            )
-            answer = work(nested)
-            if 200 <= answer.status_code < 300:
-                record_answer(own, claim.person_key, claim.key, answer.status_code, answer.body)
-            else:
-                forget_answer(own, claim.person_key, claim.key)
-            return answer
+        return work(units)
+    with units.begin(write=True) as conn:
+        stored = _claim(conn, claim)
+        if stored is not None:
+            return stored
+        answer = work(Units.within(conn))
+        if 200 <= answer.status_code < 300:
+            record_answer(conn, claim.person_key, claim.key, answer.status_code, answer.body)
+        else:
+            forget_answer(conn, claim.person_key, claim.key)
+        return answer
 
 
-def _claim(session: Session, claim: IdempotencyClaim) -> Answer | None:
+def _claim(conn: Connection, claim: IdempotencyClaim) -> Answer | None:
     """Claim the key, or return the stored answer to replay (409 when the request differs)."""
     now = utcnow()
-    stored = find_answer(session, claim.person_key, claim.key)
+    stored = find_answer(conn, claim.person_key, claim.key)
     if stored is not None and _expired(stored.created, claim.ttl, now):
-        forget_answer(session, claim.person_key, claim.key)
+        forget_answer(conn, claim.person_key, claim.key)
         stored = None
     if stored is None:
         try:
-            with session.begin_nested():
-                claim_key(session, claim.person_key, claim.key, claim.operation, claim.request_hash, now)
+            with conn.begin_nested():
+                claim_key(conn, claim.person_key, claim.key, claim.operation, claim.request_hash, now)
             return None
         except IntegrityError:
             # A concurrent request with this key committed first; answer with what it stored.
-            stored = find_answer(session, claim.person_key, claim.key)
+            stored = find_answer(conn, claim.person_key, claim.key)
             if stored is None:
                 raise Conflict(_IN_PROGRESS) from None
     return _replay(stored.operation, stored.request_hash, stored.status_code, stored.body, claim)

@@ -61,7 +61,7 @@ def create_meeting(
     with transaction(sessions, write=True) as session:
         host = _host(session, caller, as_admin, new.host_email)
         site = _site(session, caller, host, new.site_url)
-        rights = new_host_on_site(session, caller.org_id, host.email, site.id)
+        rights = new_host_on_site(session.connection(), caller.org_id, host.email, site.id)
         if rights is None or not rights.host:
             raise Forbidden(f"{host.email} may not host meetings on {site.site_url}.")
         type_id = _session_type(session, site, new, rights.session_type_ids)
@@ -109,16 +109,16 @@ def _host(session: Session, caller: TokenOwner, as_admin: bool, host_email: str 
 
 def _site(session: Session, caller: TokenOwner, host: PersonRow, site_url: str | None) -> SiteRow:
     if site_url is not None and site_url.strip():
-        site = site_by_url(session, caller.org_id, site_url)
+        site = site_by_url(session.connection(), caller.org_id, site_url)
         if site is None:
             raise invalid(f"'siteUrl': '{site_url.strip()[:255]}' is not a site of your organisation.")
         return site
     if host.preferred_site_id is not None:
-        site = site_by_id(session, host.preferred_site_id)
+        site = site_by_id(session.connection(), host.preferred_site_id)
         if site is not None:
             return site
     for access in sorted(host.sites, key=lambda a: not a.host):  # a site they host on, else any of theirs
-        found = site_by_url(session, caller.org_id, access.site_url)
+        found = site_by_url(session.connection(), caller.org_id, access.site_url)
         if found is not None:
             return found
     raise invalid(f"'siteUrl' is required: {host.email} has no preferred site.")

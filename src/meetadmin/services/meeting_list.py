@@ -116,7 +116,7 @@ def list_meetings(
         types = (query.scheduled_type,) if query.scheduled_type else allowed
         site_id = None
         if query.site_url is not None and query.site_url.strip():
-            site = site_by_url(session, caller.org_id, query.site_url)
+            site = site_by_url(session.connection(), caller.org_id, query.site_url)
             if site is None:
                 raise BadRequest(
                     f"The site '{query.site_url.strip()[:255]}' is not a site of your organisation."

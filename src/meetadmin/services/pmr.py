@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,7 @@ from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
 from meetadmin.services.common import audit_event, target_site, utcnow
 from meetadmin.store.audit import add_audit_events
-from meetadmin.store.db import transaction
+from meetadmin.store.db import Units, transaction
 from meetadmin.store.rooms import (
     PersonOnSite,
     RoomRow,
@@ -88,7 +89,7 @@ def _retryable(exc: DBAPIError) -> bool:
 
 
 def refresh_room_ids(
-    sessions: sessionmaker[Session],
+    units: Units,
     caller: TokenOwner,
     site_url: str,
     items: list[RoomIdRequest],
@@ -100,8 +101,8 @@ def refresh_room_ids(
         raise RoomIdProblems(items, shape)  # the request as a whole can't be read
     for _attempt in range(RACE_ATTEMPTS):
         try:
-            with transaction(sessions, write=True) as session:
-                return _refresh(session, caller, site_url, items, tracking_id, shape)
+            with units.begin(write=True) as conn:
+                return _refresh(conn, caller, site_url, items, tracking_id, shape)
         except DBAPIError as exc:
             if not _retryable(exc):
                 raise
@@ -115,19 +116,19 @@ def _refuse(items: list[RoomIdRequest], problems: list[Problem]) -> RoomIdProble
 
 
 def _refresh(
-    session: Session,
+    conn: Connection,
     caller: TokenOwner,
     site_url: str,
     items: list[RoomIdRequest],
     tracking_id: str,
     shape: list[Problem],
 ) -> RefreshOutcome:
-    site = site_by_url(session, caller.org_id, site_url)
+    site = site_by_url(conn, caller.org_id, site_url)
     if site is None:
         raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
     by_person_id = all(i.person_id for i in items)
     found = people_on_site(
-        session,
+        conn,
         caller.org_id,
         site.id,
         [] if by_person_id else [(i.email or "").strip().lower() for i in items],
@@ -180,12 +181,12 @@ def _refresh(
             people[p.index] = None
 
     keys = [p.key for p in people if p is not None]
-    lock_people(session, keys)
+    lock_people(conn, keys)
     wanted = [room_key(i.room_id) for i in items if i.room_id is not None and i.system_generated is not True]
-    rows = rooms_for(session, site.id, keys, wanted)
+    rows = rooms_for(conn, site.id, keys, wanted)
     now = utcnow()
     if generated:
-        targets, seen_rows = _generate(session, site, people, rows, now)
+        targets, seen_rows = _generate(conn, site, people, rows, now)
         rows = rows + seen_rows
     else:
         targets = [i.room_id or "" for i in items]
@@ -193,7 +194,7 @@ def _refresh(
     plan = _plan(items, people, targets, rows, now, problems)
     if problems:
         raise _refuse(items, problems)
-    _apply(session, caller, site, plan, now, tracking_id, generated=generated)
+    _apply(conn, caller, site, plan, now, tracking_id, generated=generated)
     result = [
         RefreshedRoom(p.email, p.person_id, room)
         for p, room in zip(people, targets, strict=True)
@@ -211,7 +212,7 @@ def _free_for(row: RoomRow | None, person_key: int, now: datetime) -> bool:
 
 
 def _generate(
-    session: Session, site: SiteRow, people: list[PersonOnSite | None], rows: list[RoomRow], now: datetime
+    conn: Connection, site: SiteRow, people: list[PersonOnSite | None], rows: list[RoomRow], now: datetime
 ) -> tuple[list[str], list[RoomRow]]:
     """A new ID from the site's rule for everyone, never one that is taken, reserved or asked twice.
     Also returns the rows found under the candidates (an expired quarantine the plan must delete)."""
@@ -228,7 +229,7 @@ def _generate(
             if room_key(fresh) not in used and room_key(fresh) not in known:
                 candidates[n] = fresh
                 used.add(room_key(fresh))
-        for found in rooms_with_keys(session, site.id, [room_key(v) for v in candidates.values()]):
+        for found in rooms_with_keys(conn, site.id, [room_key(v) for v in candidates.values()]):
             known[found.room_key] = found
             discovered.append(found)
         still: list[int] = []
@@ -299,7 +300,7 @@ def _plan(
 
 
 def _apply(
-    session: Session,
+    conn: Connection,
     caller: TokenOwner,
     site: SiteRow,
     plan: _Plan,
@@ -307,13 +308,12 @@ def _apply(
     tracking_id: str,
     generated: bool,
 ) -> None:
-    delete_rooms(session, plan.delete)
-    release_rooms(session, plan.release, now, now + timedelta(days=site.pmr_quarantine_days))
-    session.flush()
-    reclaim_rooms(session, plan.reclaim)
-    add_rooms(session, site.id, sorted(plan.add, key=lambda r: r[2]))
+    delete_rooms(conn, plan.delete)
+    release_rooms(conn, plan.release, now, now + timedelta(days=site.pmr_quarantine_days))
+    reclaim_rooms(conn, plan.reclaim)
+    add_rooms(conn, site.id, sorted(plan.add, key=lambda r: r[2]))
     add_audit_events(
-        session,
+        conn,
         [
             audit_event(
                 caller,
@@ -359,21 +359,23 @@ def _room_owner(
         raise Forbidden(NOT_PERMITTED + ".", message=NOT_PERMITTED)
     key, preferred = caller.person_key, caller.preferred_site_id
     if other and user_email is not None:
-        owner = person_by_email(session, caller.org_id, user_email, caller.preferred_site_id or 0)
+        owner = person_by_email(
+            session.connection(), caller.org_id, user_email, caller.preferred_site_id or 0
+        )
         if owner is None:
             raise NotFound(f"No user with the email '{user_email.strip()[:320]}' is in your organisation.")
         key, preferred = owner.key, owner.preferred_site_id
     if preferred is None:  # as Get Site List: the first site the person uses is their default
         preferred = next(iter(person_site_ids(session, key)), None) or caller.preferred_site_id
-    site = target_site(session, replace(caller, preferred_site_id=preferred), site_url)
-    person = person_by_key(session, key, site.id)
+    site = target_site(session.connection(), replace(caller, preferred_site_id=preferred), site_url)
+    person = person_by_key(session.connection(), key, site.id)
     if person is None:  # pragma: no cover - the caller's own row always exists
         raise NotFound("The user is not known.")
     return person, site
 
 
 def _room(session: Session, person: PersonOnSite, site: SiteRow) -> PersonalRoom:
-    room = active_room_id(session, site.id, person.key) if person.host else None
+    room = active_room_id(session.connection(), site.id, person.key) if person.host else None
     if room is None:
         raise NotFound(f"{person.email} has no personal room on {site.site_url} (no host privilege there).")
     seed = f"{site.id}:{person.key}".encode()
@@ -417,7 +419,11 @@ def update_personal_room(
         person, site = _room_owner(session, caller, as_admin, user_email, site_url)
         _room(session, person, site)
         hosts = people_on_site(
-            session, caller.org_id, site.id, [c["email"].strip().lower() for c in settings.co_hosts], []
+            session.connection(),
+            caller.org_id,
+            site.id,
+            [c["email"].strip().lower() for c in settings.co_hosts],
+            [],
         )
         known = {p.email.lower(): p for p in hosts}
         unknown = [c["email"] for c in settings.co_hosts if c["email"].strip().lower() not in known]

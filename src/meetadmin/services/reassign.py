@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
 
 from meetadmin.domain import reassign as rules
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.errors import Forbidden
 from meetadmin.services.common import audit_event, target_site, utcnow
 from meetadmin.store.audit import add_audit_events
-from meetadmin.store.db import transaction
+from meetadmin.store.db import Units
 from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
 from meetadmin.store.sites import new_host_on_site
 from meetadmin.store.tokens import TokenOwner
@@ -40,7 +40,7 @@ class ReassignOutcome:
 
 
 def reassign_hosts(
-    sessions: sessionmaker[Session],
+    units: Units,
     caller: TokenOwner,
     site_url: str | None,
     host_email: str,
@@ -49,9 +49,9 @@ def reassign_hosts(
     apply: bool = True,
 ) -> ReassignOutcome:
     """Move ``meeting_ids`` to ``host_email``, or with ``apply=False`` only say what would happen."""
-    with transaction(sessions, write=apply) as session:
-        site = target_site(session, caller, site_url)
-        host = new_host_on_site(session, caller.org_id, host_email, site.id)
+    with units.begin(write=apply) as conn:
+        site = target_site(conn, caller, site_url)
+        host = new_host_on_site(conn, caller.org_id, host_email, site.id)
         refusal = rules.host_refusal(host, site.site_url, host_email.strip())
         if refusal is not None or host is None:
             raise Forbidden(
@@ -60,7 +60,7 @@ def reassign_hosts(
 
         parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
         wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
-        series = series_for_reassign(session, caller.org_id, sorted(wanted), lock=apply)
+        series = series_for_reassign(conn, caller.org_id, sorted(wanted), lock=apply)
 
         verdicts: list[ItemVerdict] = []
         moving: list[str] = []
@@ -80,12 +80,12 @@ def reassign_hosts(
                 moving.append(mid)
 
         if apply and moving:
-            _apply(session, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
+            _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
         return ReassignOutcome(verdicts, len(moving) if apply else 0)
 
 
 def _apply(
-    session: Session,
+    conn: Connection,
     caller: TokenOwner,
     site_url: str,
     host_key: int,
@@ -95,7 +95,7 @@ def _apply(
     tracking_id: str,
 ) -> None:
     now = utcnow()
-    set_host(session, moving, host_key, now)
+    set_host(conn, moving, host_key, now)
     events = []
     notices = []
     for mid in moving:
@@ -136,5 +136,5 @@ def _apply(
                 "sent_at": None,
             }
         )
-    add_audit_events(session, events)
-    add_notices(session, notices)
+    add_audit_events(conn, events)
+    add_notices(conn, notices)

@@ -42,7 +42,7 @@ def list_site_types(
     sessions: sessionmaker[Session], caller: TokenOwner, site_url: str | None
 ) -> tuple[str, list[SessionTypeRow]]:
     with transaction(sessions) as session:
-        site = target_site(session, caller, site_url)
+        site = target_site(session.connection(), caller, site_url)
         return site.site_url, site_types(session, site.id)
 
 
@@ -68,7 +68,7 @@ def list_user_types(
 ) -> list[UserTypes]:
     """One user's types (by personId or email), or every user of the site's without either."""
     with transaction(sessions) as session:
-        site = target_site(session, caller, site_url)
+        site = target_site(session.connection(), caller, site_url)
         if person_id or email:
             p = _person(session, caller, person_id, email)
             people = [(p.key, p.person_id, p.email)]
@@ -89,7 +89,7 @@ def update_user_types(
 ) -> UserTypes:
     """Replace the person's session types on the site; unknown type IDs are a 400 and change nothing."""
     with transaction(sessions, write=True) as session:
-        site = site_by_url(session, caller.org_id, site_url)
+        site = site_by_url(session.connection(), caller.org_id, site_url)
         if site is None:
             raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
         person = _person(session, caller, person_id, email)
@@ -102,7 +102,9 @@ def update_user_types(
         before = [t.id for t in held_types(session, site.id, [person.key]).get(person.key, [])]
         replace_held_types(session, person.key, site.id, type_ids)
         after = held_types(session, site.id, [person.key]).get(person.key, [])
-        add_audit_events(session, [_audit(caller, site, person, before, [t.id for t in after], tracking_id)])
+        add_audit_events(
+            session.connection(), [_audit(caller, site, person, before, [t.id for t in after], tracking_id)]
+        )
     return UserTypes(person.person_id, person.email, site.site_url, after)
 
 
@@ -152,7 +154,7 @@ def host_types(
 
 def _host_site(session: Session, caller: TokenOwner, site_url: str | None, preferred: int | None) -> SiteRow:
     if not (site_url and site_url.strip()) and preferred is not None:
-        site = site_by_id(session, preferred)
+        site = site_by_id(session.connection(), preferred)
         if site is not None:
             return site
-    return target_site(session, caller, site_url)
+    return target_site(session.connection(), caller, site_url)

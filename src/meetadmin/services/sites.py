@@ -28,7 +28,7 @@ def list_sites(
         if (
             site_url is not None
             and site_url.strip()
-            and site_by_url(session, caller.org_id, site_url) is None
+            and site_by_url(session.connection(), caller.org_id, site_url) is None
         ):
             raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
         person_key, preferred = caller.person_key, caller.preferred_site_id

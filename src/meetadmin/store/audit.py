@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from meetadmin.store.db import db_json, db_time, run_many
 from meetadmin.store.models import AuditEvent, Org, Person
 
 
@@ -81,10 +82,32 @@ def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
     return session.scalar(select(Person.id).where(Person.org_id == org_id, Person.person_id == person_id))
 
 
-_ADD = insert(AuditEvent)
+_ADD = (
+    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "target_id, target_name, tracking_id, data) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
-def add_audit_events(session: Session, events: list[dict[str, Any]]) -> None:
-    """Append audit rows (built by ``services.common.audit_event``) in one statement."""
-    if events:
-        session.connection().execute(_ADD, events)
+def add_audit_events(conn: Connection, events: list[dict[str, Any]]) -> None:
+    """Append audit rows (built by ``services.common.audit_event``) in one statement: hand-written SQL
+    on the driver (``store.db.run_many``), as every change writes them."""
+    run_many(
+        conn,
+        _ADD,
+        [
+            (
+                e["id"],
+                e["org_id"],
+                db_time(conn, e["created"]),
+                e["actor_id"],
+                e["category"],
+                e["action"],
+                e["target_type"],
+                e["target_id"],
+                e["target_name"],
+                e["tracking_id"],
+                db_json(e["data"]),
+            )
+            for e in events
+        ],
+    )

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert, select, update
 
 from meetadmin.store.models import IdempotencyRecord
 
@@ -22,8 +21,8 @@ class StoredAnswer:
     created: datetime
 
 
-def find_answer(session: Session, person_key: int, key: str) -> StoredAnswer | None:
-    row = session.execute(
+def find_answer(conn: Connection, person_key: int, key: str) -> StoredAnswer | None:
+    row = conn.execute(
         select(
             IdempotencyRecord.operation,
             IdempotencyRecord.request_hash,
@@ -37,8 +36,8 @@ def find_answer(session: Session, person_key: int, key: str) -> StoredAnswer | N
     return StoredAnswer(row[0], row[1], row[2], bytes(row[3]), row[4])
 
 
-def forget_answer(session: Session, person_key: int, key: str) -> None:
-    session.execute(
+def forget_answer(conn: Connection, person_key: int, key: str) -> None:
+    conn.execute(
         delete(IdempotencyRecord).where(
             IdempotencyRecord.person_id == person_key, IdempotencyRecord.key == key
         )
@@ -46,10 +45,10 @@ def forget_answer(session: Session, person_key: int, key: str) -> None:
 
 
 def claim_key(
-    session: Session, person_key: int, key: str, operation: str, request_hash: str, now: datetime
+    conn: Connection, person_key: int, key: str, operation: str, request_hash: str, now: datetime
 ) -> None:
     """Insert the pending record; a concurrent claim of the same key fails on the primary key."""
-    session.execute(
+    conn.execute(
         insert(IdempotencyRecord).values(
             person_id=person_key,
             key=key,
@@ -62,8 +61,8 @@ def claim_key(
     )
 
 
-def record_answer(session: Session, person_key: int, key: str, status_code: int, body: bytes) -> None:
-    session.execute(
+def record_answer(conn: Connection, person_key: int, key: str, status_code: int, body: bytes) -> None:
+    conn.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.person_id == person_key, IdempotencyRecord.key == key)
         .values(status_code=status_code, body=body)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ def _person(row: Any) -> PersonOnSite:
 
 
 def people_on_site(
-    session: Session, org_id: str, site_id: int, email_keys: Iterable[str], person_ids: Iterable[str]
+    conn: Connection, org_id: str, site_id: int, email_keys: Iterable[str], person_ids: Iterable[str]
 ) -> list[PersonOnSite]:
     """People of ``org_id`` named by lower-cased email or by Webex person ID, with their host privilege."""
     emails, pids = sorted(set(email_keys)), sorted(set(person_ids))
@@ -63,39 +63,33 @@ def people_on_site(
     # One IN list per query, on its unique index (an OR of two, or the organisation beside a long IN list,
     # would make SQLite scan the organisation); the organisation is checked on each row.
     named = Person.email_key.in_(emails) if emails else Person.person_id.in_(pids)
-    rows = list(session.connection().execute(_person_query(site_id).add_columns(Person.org_id).where(named)))
+    rows = list(conn.execute(_person_query(site_id).add_columns(Person.org_id).where(named)))
     if emails and pids:
-        rows += (
-            session.connection()
-            .execute(_person_query(site_id).add_columns(Person.org_id).where(Person.person_id.in_(pids)))
-            .all()
-        )
+        rows += conn.execute(
+            _person_query(site_id).add_columns(Person.org_id).where(Person.person_id.in_(pids))
+        ).all()
     return [_person(r) for r in rows if r[-1] == org_id]
 
 
-def person_by_email(session: Session, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
-    row = (
-        session.connection()
-        .execute(
-            _person_query(site_id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
-        )
-        .one_or_none()
-    )
+def person_by_email(conn: Connection, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
+    row = conn.execute(
+        _person_query(site_id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
+    ).one_or_none()
     return _person(row) if row else None
 
 
-def person_by_key(session: Session, person_key: int, site_id: int) -> PersonOnSite | None:
-    row = session.connection().execute(_person_query(site_id).where(Person.id == person_key)).one_or_none()
+def person_by_key(conn: Connection, person_key: int, site_id: int) -> PersonOnSite | None:
+    row = conn.execute(_person_query(site_id).where(Person.id == person_key)).one_or_none()
     return _person(row) if row else None
 
 
-def lock_people(session: Session, person_keys: Iterable[int]) -> None:
+def lock_people(conn: Connection, person_keys: Iterable[int]) -> None:
     """Serialise room-ID changes per person (PostgreSQL row locks, taken in key order; a no-op on SQLite,
     whose write transactions are serialised anyway). ``FOR NO KEY UPDATE`` leaves foreign-key checks
     of other transactions alone."""
     keys = sorted(set(person_keys))
     if keys:
-        session.connection().execute(
+        conn.execute(
             select(Person.id).where(Person.id.in_(keys)).order_by(Person.id).with_for_update(key_share=True)
         ).all()
 
@@ -110,13 +104,13 @@ _ROOM_COLUMNS = (
 )
 
 
-def _rooms(session: Session, *where: Any) -> list[RoomRow]:
-    rows = session.connection().execute(select(*_ROOM_COLUMNS).where(*where))
+def _rooms(conn: Connection, *where: Any) -> list[RoomRow]:
+    rows = conn.execute(select(*_ROOM_COLUMNS).where(*where))
     return [RoomRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
 
 def rooms_for(
-    session: Session, site_id: int, person_keys: Iterable[int], room_keys: Iterable[str]
+    conn: Connection, site_id: int, person_keys: Iterable[int], room_keys: Iterable[str]
 ) -> list[RoomRow]:
     """The rows of the site these people hold now, and every row (held or reserved) under these keys.
 
@@ -127,26 +121,26 @@ def rooms_for(
     found: dict[int, RoomRow] = {}
     if people:
         for row in _rooms(
-            session,
+            conn,
             PersonalRoomId.site_id == site_id,
             PersonalRoomId.person_id.in_(people),
             PersonalRoomId.active.is_(True),
         ):
             found[row.id] = row
-    for row in rooms_with_keys(session, site_id, keys):
+    for row in rooms_with_keys(conn, site_id, keys):
         found[row.id] = row
     return list(found.values())
 
 
-def rooms_with_keys(session: Session, site_id: int, room_keys: Iterable[str]) -> list[RoomRow]:
+def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) -> list[RoomRow]:
     keys = sorted(set(room_keys))
     if not keys:
         return []
-    return _rooms(session, PersonalRoomId.site_id == site_id, PersonalRoomId.room_key.in_(keys))
+    return _rooms(conn, PersonalRoomId.site_id == site_id, PersonalRoomId.room_key.in_(keys))
 
 
-def active_room_id(session: Session, site_id: int, person_key: int) -> str | None:
-    room: str | None = session.scalar(
+def active_room_id(conn: Connection, site_id: int, person_key: int) -> str | None:
+    room: str | None = conn.scalar(
         select(PersonalRoomId.room_id).where(
             PersonalRoomId.site_id == site_id,
             PersonalRoomId.person_id == person_key,
@@ -156,37 +150,38 @@ def active_room_id(session: Session, site_id: int, person_key: int) -> str | Non
     return room
 
 
-def delete_rooms(session: Session, row_ids: list[int]) -> None:
+def delete_rooms(conn: Connection, row_ids: list[int]) -> None:
     if row_ids:
-        session.connection().execute(delete(PersonalRoomId).where(PersonalRoomId.id.in_(row_ids)))
+        conn.execute(delete(PersonalRoomId).where(PersonalRoomId.id.in_(row_ids)))
 
 
-def release_rooms(session: Session, row_ids: list[int], now: datetime, reserved_until: datetime) -> None:
+def release_rooms(conn: Connection, row_ids: list[int], now: datetime, reserved_until: datetime) -> None:
     """Quarantine rooms given up: inactive, still reserved to their former owner until ``reserved_until``."""
     if row_ids:
-        session.connection().execute(
+        conn.execute(
             update(PersonalRoomId)
             .where(PersonalRoomId.id.in_(row_ids))
             .values(active=False, released_at=now, reserved_until=reserved_until)
         )
 
 
-def reclaim_rooms(session: Session, rooms: list[tuple[int, str]]) -> None:
+_RECLAIM = (
+    update(PersonalRoomId)
+    .where(PersonalRoomId.id == bindparam("row_id"))
+    .values(room_id=bindparam("room"), active=True, released_at=None, reserved_until=None)
+)
+
+
+def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     """Make rows ``(id, room_id)`` the active room of their owner again (spelling as now given)."""
     if rooms:
-        session.execute(
-            update(PersonalRoomId),
-            [
-                {"id": rid, "room_id": room, "active": True, "released_at": None, "reserved_until": None}
-                for rid, room in rooms
-            ],
-        )
+        conn.execute(_RECLAIM, [{"row_id": rid, "room": room} for rid, room in rooms])
 
 
-def add_rooms(session: Session, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
+def add_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
     """New active rooms ``(person_key, room_id, room_key)``."""
     if rooms:
-        session.connection().execute(
+        conn.execute(
             insert(PersonalRoomId),
             [
                 {

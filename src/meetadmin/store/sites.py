@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.pmr import RoomIdRule
 from meetadmin.domain.reassign import NewHost
-from meetadmin.store.models import HostPrivilege, Person, PersonSessionType, Site
+from meetadmin.store.db import run_sql
+from meetadmin.store.models import HostPrivilege, Site
 
 
 @dataclass(frozen=True)
@@ -22,37 +24,53 @@ class SiteRow:
     room_id_rule: RoomIdRule
 
 
-def _site_row(site: Site) -> SiteRow:
+_SITE_COLUMNS = (
+    Site.id,
+    Site.org_id,
+    Site.site_url,
+    Site.allow_third_party_reassign,
+    Site.pmr_quarantine_days,
+    Site.pmr_prefix,
+    Site.pmr_site_code,
+    Site.pmr_digits,
+)
+
+
+def _site_row(row: Any) -> SiteRow:
     return SiteRow(
-        id=site.id,
-        org_id=site.org_id,
-        site_url=site.site_url,
-        allow_third_party_reassign=site.allow_third_party_reassign,
-        pmr_quarantine_days=site.pmr_quarantine_days,
-        room_id_rule=RoomIdRule(site.pmr_prefix, site.pmr_site_code, site.pmr_digits),
+        id=row[0],
+        org_id=row[1],
+        site_url=row[2],
+        allow_third_party_reassign=bool(row[3]),
+        pmr_quarantine_days=row[4],
+        room_id_rule=RoomIdRule(row[5], row[6], row[7]),
     )
 
 
-def site_by_url(session: Session, org_id: str, site_url: str) -> SiteRow | None:
+_SITE_BY_URL = select(*_SITE_COLUMNS).where(
+    Site.org_id == bindparam("org_id"), func.lower(Site.site_url) == bindparam("site_key")
+)
+_SITE_BY_ID = (
+    "SELECT id, org_id, site_url, allow_third_party_reassign, pmr_quarantine_days, pmr_prefix, "
+    "pmr_site_code, pmr_digits FROM sites WHERE id = ?"
+)
+
+
+def site_by_url(conn: Connection, org_id: str, site_url: str) -> SiteRow | None:
     """A site of the organisation by URL (case-insensitive); other organisations' sites are not found."""
-    site = session.scalars(
-        select(Site).where(Site.org_id == org_id, func.lower(Site.site_url) == site_url.strip().lower())
-    ).one_or_none()
-    return _site_row(site) if site else None
+    row = conn.execute(_SITE_BY_URL, {"org_id": org_id, "site_key": site_url.strip().lower()}).one_or_none()
+    return _site_row(row) if row else None
 
 
-_SITE_BY_ID = select(Site).where(Site.id == bindparam("site_id"))
-
-
-def site_by_id(session: Session, site_id: int) -> SiteRow | None:
-    site = session.scalars(_SITE_BY_ID, {"site_id": site_id}).one_or_none()
-    return _site_row(site) if site else None
+def site_by_id(conn: Connection, site_id: int) -> SiteRow | None:
+    """The site by key (the caller's preferred site: every reassignment without siteUrl asks)."""
+    rows = run_sql(conn, _SITE_BY_ID, [site_id])
+    return _site_row(rows[0]) if rows else None
 
 
 def org_sites(session: Session, org_id: str) -> list[SiteRow]:
-    return [
-        _site_row(s) for s in session.scalars(select(Site).where(Site.org_id == org_id).order_by(Site.id))
-    ]
+    rows = session.execute(select(*_SITE_COLUMNS).where(Site.org_id == org_id).order_by(Site.id))
+    return [_site_row(r) for r in rows]
 
 
 def person_site_ids(session: Session, person_key: int) -> list[int]:
@@ -67,34 +85,21 @@ def person_site_ids(session: Session, person_key: int) -> list[int]:
 
 
 _NEW_HOST = (
-    select(
-        Person.id,
-        Person.email,
-        HostPrivilege.host,
-        HostPrivilege.license_meeting,
-        HostPrivilege.license_webinar,
-        HostPrivilege.calling,
-    )
-    .outerjoin(
-        HostPrivilege,
-        (HostPrivilege.person_id == Person.id) & (HostPrivilege.site_id == bindparam("site_id")),
-    )
-    .where(Person.org_id == bindparam("org_id"), Person.email_key == bindparam("email_key"))
+    "SELECT p.id, p.email, h.host, h.license_meeting, h.license_webinar, h.calling FROM people p "
+    "LEFT JOIN host_privileges h ON h.person_id = p.id AND h.site_id = ? "
+    "WHERE p.org_id = ? AND p.email_key = ?"
 )
-_PERSON_TYPES = select(PersonSessionType.type_id).where(
-    PersonSessionType.person_id == bindparam("person_id"), PersonSessionType.site_id == bindparam("site_id")
-)
+_PERSON_TYPES = "SELECT type_id FROM person_session_types WHERE person_id = ? AND site_id = ?"
 
 
-def new_host_on_site(session: Session, org_id: str, email: str, site_id: int) -> NewHost | None:
-    """The person of ``org_id`` with this email and what they may do on the site (None if unknown)."""
-    conn = session.connection()
-    row = conn.execute(
-        _NEW_HOST, {"site_id": site_id, "org_id": org_id, "email_key": email.strip().lower()}
-    ).one_or_none()
-    if row is None:
+def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) -> NewHost | None:
+    """The person of ``org_id`` with this email and what they may do on the site (None if unknown).
+    Hand-written SQL on the driver (``store.db.run_sql``): every reassignment asks."""
+    rows = run_sql(conn, _NEW_HOST, [site_id, org_id, email.strip().lower()])
+    if not rows:
         return None
-    types = conn.execute(_PERSON_TYPES, {"person_id": row[0], "site_id": site_id}).scalars().all()
+    row = rows[0]
+    types = [t[0] for t in run_sql(conn, _PERSON_TYPES, [row[0], site_id])]
     return NewHost(
         key=row[0],
         email=row[1],

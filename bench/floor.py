@@ -1,0 +1,237 @@
+"""The floor the issues measure against: the bare minimum doing the same durable change.
+
+    .venv/bin/python bench/floor.py [--sizes 1000,100000] [--duration 5]
+
+A raw ASGI app under uvicorn (httptools, uvloop) with raw ``sqlite3`` on the benchmark organisation, WAL
+and full sync, one thread, no framework, no checks beyond the rules: a bearer token looked up once,
+the new host's privilege, the series read, the host changed, an audit row per moved series; for
+personal rooms, the people read, a new ID per person (the site's rule), the old ID released and an
+audit row each. It prints requests/s under load (16 connections) and p50 unloaded, like ``run.py``,
+so that meetadmin's figures can be read against what this machine does on the same day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import multiprocessing
+import random
+import sqlite3
+import sys
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import loadgen
+import run
+import world
+
+AUDIT = (
+    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "target_id, target_name, tracking_id, data) "
+    "VALUES (?, 0, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
+)
+
+
+class Floor:
+    def __init__(self, path: str) -> None:
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.tokens: dict[str, tuple[int, str]] = {}
+
+    def caller(self, headers: list[tuple[bytes, bytes]]) -> tuple[int, str] | None:
+        auth = dict(headers).get(b"authorization", b"").decode()
+        digest = hashlib.sha256(auth.removeprefix("Bearer ").encode()).hexdigest()
+        if digest not in self.tokens:
+            row = self.db.execute(
+                "SELECT p.id, p.org_id FROM api_tokens t JOIN people p ON p.id = t.person_id "
+                "WHERE t.token_hash = ?",
+                (digest,),
+            ).fetchone()
+            if row is None:
+                return None
+            self.tokens[digest] = (row[0], row[1])
+        return self.tokens[digest]
+
+    def reassign(self, actor: tuple[int, str], body: dict[str, Any]) -> int:
+        db = self.db
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            host = db.execute(
+                "SELECT p.id FROM people p JOIN host_privileges h ON h.person_id = p.id "
+                "WHERE p.email_key = ? AND p.org_id = ? AND h.host",
+                (body["hostEmail"].lower(), actor[1]),
+            ).fetchone()
+            if host is None:
+                db.execute("ROLLBACK")
+                return 403
+            ids = body["meetingIds"]
+            marks = ",".join("?" * len(ids))
+            rows = db.execute(
+                f"SELECT id, host_id, state, scheduled_type FROM meeting_series WHERE id IN ({marks}) "
+                "AND org_id = ?",
+                (*ids, actor[1]),
+            ).fetchall()
+            moving = [r[0] for r in rows if r[2] != "inProgress" and r[1] != host[0]]
+            marks = ",".join("?" * len(moving))
+            db.execute(
+                f"UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({marks})",
+                (host[0], now, *moving),
+            )
+            db.executemany(
+                AUDIT.format(action="reassignHost", target="MEETING_SERIES"),
+                [
+                    (
+                        str(uuid.uuid4()),
+                        actor[1],
+                        now,
+                        actor[0],
+                        m,
+                        json.dumps({"newHost": body["hostEmail"]}),
+                    )
+                    for m in moving
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return 204 if len(rows) == len(ids) else 207
+
+    def refresh(self, actor: tuple[int, str], body: dict[str, Any]) -> int:
+        db = self.db
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            site = db.execute(
+                "SELECT id, pmr_prefix, pmr_site_code, pmr_digits FROM sites WHERE site_url = ?",
+                (body["siteUrl"],),
+            ).fetchone()
+            emails = [item["email"].lower() for item in body["personalMeetingRoomIds"]]
+            marks = ",".join("?" * len(emails))
+            people = db.execute(
+                f"SELECT id FROM people WHERE email_key IN ({marks}) AND org_id = ?", (*emails, actor[1])
+            ).fetchall()
+            keys = [p[0] for p in people]
+            marks = ",".join("?" * len(keys))
+            db.execute(
+                f"UPDATE personal_room_ids SET active = 0, released_at = ? "
+                f"WHERE site_id = ? AND person_id IN ({marks}) AND active",
+                (now, site[0], *keys),
+            )
+            rooms: dict[int, str] = {}
+            while len(rooms) < len(keys):  # draw again for any drawn ID that is taken
+                drawn = {
+                    key: f"{site[1]}{site[2]}{random.randrange(10 ** site[3]):0{site[3]}d}"
+                    for key in keys
+                    if key not in rooms
+                }
+                marks = ",".join("?" * len(drawn))
+                taken = {
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT room_key FROM personal_room_ids WHERE site_id = ? AND room_key IN ({marks})",
+                        (site[0], *(d.lower() for d in drawn.values())),
+                    )
+                }
+                rooms.update((k, d) for k, d in drawn.items() if d.lower() not in taken)
+            fresh = [(site[0], key, room, room.lower()) for key, room in rooms.items()]
+            db.executemany(
+                "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active) "
+                "VALUES (?, ?, ?, ?, 1)",
+                fresh,
+            )
+            db.executemany(
+                AUDIT.format(action="refreshPersonalMeetingRoomId", target="PERSON"),
+                [
+                    (str(uuid.uuid4()), actor[1], now, actor[0], str(f[1]), json.dumps({"id": f[2]}))
+                    for f in fresh
+                ],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return 200
+
+
+def make_app(path: str) -> Any:
+    floor = Floor(path)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        actor = floor.caller(scope["headers"])
+        if scope["path"] == "/health":
+            status = 200
+        elif actor is None:
+            status = 401
+        elif scope["path"] == "/v1/meetings/reassignHost":
+            status = floor.reassign(actor, json.loads(body))
+        else:
+            status = floor.refresh(actor, json.loads(body))
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def serve(path: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(make_app(path), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,100000")
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    print(f"floor (raw ASGI + raw sqlite3, full sync); load: {args.connections} connections")
+    for size in (int(s) for s in args.sizes.split(",")):
+        path = f"{tempfile.mkdtemp(prefix='meetadmin-floor-')}/floor.db"
+        world.create(f"sqlite:///{path}", size, args.people)
+        port = run.free_port()
+        server = multiprocessing.Process(target=serve, args=(path, port), daemon=True)
+        server.start()
+        run.wait_for_health(port)
+        reqs = run.Requests(size, args.people, port)
+        print(f"\n## {size:,} series\n{'scenario':<17} {'req/s':>8} {'p50 load':>9} {'p50 1conn':>10}")
+        for name, make in (
+            ("reassign1", reqs.reassign(1)),
+            ("reassign100", reqs.reassign(100)),
+            ("pmr_system100", reqs.pmr_system(100)),
+        ):
+            asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
+            single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
+            loaded = asyncio.run(
+                loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
+            )
+            print(
+                f"{name:<17} {loaded.rate():>8.0f} {loaded.percentile(50):>8.1f}ms "
+                f"{single.percentile(50):>9.1f}ms   {dict(loaded.statuses)}"
+            )
+        server.terminate()
+        server.join()
+
+
+if __name__ == "__main__":
+    main()
