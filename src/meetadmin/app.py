@@ -39,12 +39,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        import os
-
-        import anyio.to_thread
-
-        if os.environ.get("MA_THREADS"):
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["MA_THREADS"])
         yield
         if owned:
             engine.dispose()

@@ -8,7 +8,6 @@ lock cannot be upgraded. PostgreSQL runs through psycopg 3.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import threading
 import weakref
@@ -17,8 +16,10 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "meetadmin_write"
@@ -172,11 +173,14 @@ def _dialect_sql(conn: Connection, sql: str) -> str:
 
 
 def run_sql(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    """Run one statement of hand-written SQL on the driver; the rows it returns, if any."""
+    """Run one statement of hand-written SQL on the driver; the rows it returns, if any. Driver errors
+    come out as SQLAlchemy's (``IntegrityError`` and so on), as from ``Connection.execute``."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(_dialect_sql(conn, sql), params)
         return list(cursor.fetchall()) if cursor.description else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
 
@@ -188,6 +192,8 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(_dialect_sql(conn, sql), rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
 
@@ -209,5 +215,5 @@ def from_db_time(value: Any) -> datetime:
 
 
 def db_json(value: Any) -> str:
-    """A JSON column's value, serialised as SQLAlchemy's JSON type does."""
-    return json.dumps(value)
+    """A JSON column's value as text (compact; read back by SQLAlchemy's JSON type like its own)."""
+    return orjson.dumps(value).decode()

@@ -1,7 +1,8 @@
 """Personal room queries: who holds which room ID on a site, and each room's settings.
 
 Everything here works on whole batches: one query loads all the people of a request, one all the
-room IDs they hold or ask for, and the changes are a few set-based statements.
+room IDs they hold or ask for, and the changes are a few set-based statements. A refresh of 100 people
+runs these every time, so they are hand-written SQL on the driver (``store.db.run_sql``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from meetadmin.store.models import HostPrivilege, Person, PersonalRoomId, PersonalRoomSettings
+from meetadmin.store.db import db_time, from_db_time, marks, run_many, run_sql
+from meetadmin.store.models import PersonalRoomSettings
 
 
 @dataclass(frozen=True)
@@ -38,19 +40,18 @@ class RoomRow:
     reserved_until: datetime | None
 
 
-def _person_query(site_id: int) -> Any:
-    return select(
-        Person.id,
-        Person.person_id,
-        Person.email,
-        Person.display_name,
-        Person.preferred_site_id,
-        HostPrivilege.host,
-    ).outerjoin(HostPrivilege, (HostPrivilege.person_id == Person.id) & (HostPrivilege.site_id == site_id))
+_PERSON = (
+    "SELECT p.id, p.person_id, p.email, p.display_name, p.preferred_site_id, h.host, p.org_id FROM people p "
+    "LEFT JOIN host_privileges h ON h.person_id = p.id AND h.site_id = ? WHERE {where}"
+)
 
 
 def _person(row: Any) -> PersonOnSite:
     return PersonOnSite(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+
+
+def _people(conn: Connection, site_id: int, where: str, params: list[Any]) -> list[Any]:
+    return run_sql(conn, _PERSON.format(where=where), [site_id, *params])
 
 
 def people_on_site(
@@ -58,55 +59,49 @@ def people_on_site(
 ) -> list[PersonOnSite]:
     """People of ``org_id`` named by lower-cased email or by Webex person ID, with their host privilege."""
     emails, pids = sorted(set(email_keys)), sorted(set(person_ids))
-    if not emails and not pids:
-        return []
     # One IN list per query, on its unique index (an OR of two, or the organisation beside a long IN list,
     # would make SQLite scan the organisation); the organisation is checked on each row.
-    named = Person.email_key.in_(emails) if emails else Person.person_id.in_(pids)
-    rows = list(conn.execute(_person_query(site_id).add_columns(Person.org_id).where(named)))
-    if emails and pids:
-        rows += conn.execute(
-            _person_query(site_id).add_columns(Person.org_id).where(Person.person_id.in_(pids))
-        ).all()
-    return [_person(r) for r in rows if r[-1] == org_id]
+    rows = []
+    if emails:
+        rows += _people(conn, site_id, f"p.email_key IN ({marks(len(emails))})", emails)
+    if pids:
+        rows += _people(conn, site_id, f"p.person_id IN ({marks(len(pids))})", pids)
+    return [_person(r) for r in rows if r[6] == org_id]
 
 
 def person_by_email(conn: Connection, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
-    row = conn.execute(
-        _person_query(site_id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
-    ).one_or_none()
-    return _person(row) if row else None
+    rows = _people(conn, site_id, "p.org_id = ? AND p.email_key = ?", [org_id, email.strip().lower()])
+    return _person(rows[0]) if rows else None
 
 
 def person_by_key(conn: Connection, person_key: int, site_id: int) -> PersonOnSite | None:
-    row = conn.execute(_person_query(site_id).where(Person.id == person_key)).one_or_none()
-    return _person(row) if row else None
+    rows = _people(conn, site_id, "p.id = ?", [person_key])
+    return _person(rows[0]) if rows else None
 
 
 def lock_people(conn: Connection, person_keys: Iterable[int]) -> None:
-    """Serialise room-ID changes per person (PostgreSQL row locks, taken in key order; a no-op on SQLite,
+    """Serialise room-ID changes per person (PostgreSQL row locks, taken in key order; nothing on SQLite,
     whose write transactions are serialised anyway). ``FOR NO KEY UPDATE`` leaves foreign-key checks
     of other transactions alone."""
     keys = sorted(set(person_keys))
-    if keys:
-        conn.execute(
-            select(Person.id).where(Person.id.in_(keys)).order_by(Person.id).with_for_update(key_share=True)
-        ).all()
+    if keys and conn.dialect.name != "sqlite":
+        run_sql(
+            conn,
+            f"SELECT id FROM people WHERE id IN ({marks(len(keys))}) ORDER BY id FOR NO KEY UPDATE",
+            keys,
+        )
 
 
-_ROOM_COLUMNS = (
-    PersonalRoomId.id,
-    PersonalRoomId.person_id,
-    PersonalRoomId.room_id,
-    PersonalRoomId.room_key,
-    PersonalRoomId.active,
-    PersonalRoomId.reserved_until,
+_ROOMS = (
+    "SELECT id, person_id, room_id, room_key, active, reserved_until FROM personal_room_ids WHERE {where}"
 )
 
 
-def _rooms(conn: Connection, *where: Any) -> list[RoomRow]:
-    rows = conn.execute(select(*_ROOM_COLUMNS).where(*where))
-    return [RoomRow(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+def _rooms(conn: Connection, where: str, params: list[Any]) -> list[RoomRow]:
+    return [
+        RoomRow(r[0], r[1], r[2], r[3], bool(r[4]), None if r[5] is None else from_db_time(r[5]))
+        for r in run_sql(conn, _ROOMS.format(where=where), params)
+    ]
 
 
 def rooms_for(
@@ -120,12 +115,8 @@ def rooms_for(
     people, keys = sorted(set(person_keys)), sorted(set(room_keys))
     found: dict[int, RoomRow] = {}
     if people:
-        for row in _rooms(
-            conn,
-            PersonalRoomId.site_id == site_id,
-            PersonalRoomId.person_id.in_(people),
-            PersonalRoomId.active.is_(True),
-        ):
+        where = f"site_id = ? AND person_id IN ({marks(len(people))}) AND active"
+        for row in _rooms(conn, where, [site_id, *people]):
             found[row.id] = row
     for row in rooms_with_keys(conn, site_id, keys):
         found[row.id] = row
@@ -136,66 +127,52 @@ def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) ->
     keys = sorted(set(room_keys))
     if not keys:
         return []
-    return _rooms(conn, PersonalRoomId.site_id == site_id, PersonalRoomId.room_key.in_(keys))
+    return _rooms(conn, f"site_id = ? AND room_key IN ({marks(len(keys))})", [site_id, *keys])
 
 
 def active_room_id(conn: Connection, site_id: int, person_key: int) -> str | None:
-    room: str | None = conn.scalar(
-        select(PersonalRoomId.room_id).where(
-            PersonalRoomId.site_id == site_id,
-            PersonalRoomId.person_id == person_key,
-            PersonalRoomId.active.is_(True),
-        )
+    rows = run_sql(
+        conn,
+        "SELECT room_id FROM personal_room_ids WHERE site_id = ? AND person_id = ? AND active",
+        [site_id, person_key],
     )
-    return room
+    return str(rows[0][0]) if rows else None
 
 
 def delete_rooms(conn: Connection, row_ids: list[int]) -> None:
     if row_ids:
-        conn.execute(delete(PersonalRoomId).where(PersonalRoomId.id.in_(row_ids)))
+        run_sql(conn, f"DELETE FROM personal_room_ids WHERE id IN ({marks(len(row_ids))})", row_ids)
 
 
 def release_rooms(conn: Connection, row_ids: list[int], now: datetime, reserved_until: datetime) -> None:
     """Quarantine rooms given up: inactive, still reserved to their former owner until ``reserved_until``."""
     if row_ids:
-        conn.execute(
-            update(PersonalRoomId)
-            .where(PersonalRoomId.id.in_(row_ids))
-            .values(active=False, released_at=now, reserved_until=reserved_until)
+        run_sql(
+            conn,
+            "UPDATE personal_room_ids SET active = ?, released_at = ?, reserved_until = ? "
+            f"WHERE id IN ({marks(len(row_ids))})",
+            [False, db_time(conn, now), db_time(conn, reserved_until), *row_ids],
         )
-
-
-_RECLAIM = (
-    update(PersonalRoomId)
-    .where(PersonalRoomId.id == bindparam("row_id"))
-    .values(room_id=bindparam("room"), active=True, released_at=None, reserved_until=None)
-)
 
 
 def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     """Make rows ``(id, room_id)`` the active room of their owner again (spelling as now given)."""
-    if rooms:
-        conn.execute(_RECLAIM, [{"row_id": rid, "room": room} for rid, room in rooms])
+    run_many(
+        conn,
+        "UPDATE personal_room_ids SET room_id = ?, active = ?, released_at = NULL, reserved_until = NULL "
+        "WHERE id = ?",
+        [(room, True, rid) for rid, room in rooms],
+    )
 
 
 def add_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
     """New active rooms ``(person_key, room_id, room_key)``."""
-    if rooms:
-        conn.execute(
-            insert(PersonalRoomId),
-            [
-                {
-                    "site_id": site_id,
-                    "person_id": pk,
-                    "room_id": room,
-                    "room_key": key,
-                    "active": True,
-                    "released_at": None,
-                    "reserved_until": None,
-                }
-                for pk, room, key in rooms
-            ],
-        )
+    run_many(
+        conn,
+        "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active, released_at, "
+        "reserved_until) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+        [(site_id, pk, room, key, True) for pk, room, key in rooms],
+    )
 
 
 @dataclass(frozen=True)

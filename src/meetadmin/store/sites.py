@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.pmr import RoomIdRule
@@ -47,24 +47,21 @@ def _site_row(row: Any) -> SiteRow:
     )
 
 
-_SITE_BY_URL = select(*_SITE_COLUMNS).where(
-    Site.org_id == bindparam("org_id"), func.lower(Site.site_url) == bindparam("site_key")
-)
-_SITE_BY_ID = (
+_SITE = (
     "SELECT id, org_id, site_url, allow_third_party_reassign, pmr_quarantine_days, pmr_prefix, "
-    "pmr_site_code, pmr_digits FROM sites WHERE id = ?"
+    "pmr_site_code, pmr_digits FROM sites WHERE "
 )
 
 
 def site_by_url(conn: Connection, org_id: str, site_url: str) -> SiteRow | None:
     """A site of the organisation by URL (case-insensitive); other organisations' sites are not found."""
-    row = conn.execute(_SITE_BY_URL, {"org_id": org_id, "site_key": site_url.strip().lower()}).one_or_none()
-    return _site_row(row) if row else None
+    rows = run_sql(conn, _SITE + "org_id = ? AND lower(site_url) = ?", [org_id, site_url.strip().lower()])
+    return _site_row(rows[0]) if rows else None
 
 
 def site_by_id(conn: Connection, site_id: int) -> SiteRow | None:
     """The site by key (the caller's preferred site: every reassignment without siteUrl asks)."""
-    rows = run_sql(conn, _SITE_BY_ID, [site_id])
+    rows = run_sql(conn, _SITE + "id = ?", [site_id])
     return _site_row(rows[0]) if rows else None
 
 
