@@ -13,7 +13,7 @@ from meetadmin.api import audit, meetings, people, preferences, reassign, sessio
 from meetadmin.api.auth import TokenCache
 from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
-from meetadmin.api.fast_lane import ReassignFastLane
+from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.token_cache = TokenCache()
     install_error_handlers(app)
     install_docs(app)
-    app.add_middleware(ReassignFastLane)
+    app.add_middleware(FastLane)
     app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")

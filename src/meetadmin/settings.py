@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     # Pool size per server process (PostgreSQL); SQLite uses one connection per thread.
     pool_size: int = 10
+    # Answer successful reassignments and personal room refreshes without FastAPI's per-request
+    # machinery (api/fast_lane.py); anything else always goes through the routes.
+    fast_lane: bool = True
 
 
 @lru_cache(maxsize=1)

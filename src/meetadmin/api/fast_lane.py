@@ -1,36 +1,67 @@
-"""A fast lane for ``POST /v1/meetings/reassignHost``, the operation bulk tools call in a loop.
+"""A fast lane for the two bulk POST operations that admin tools call in a loop:
+``/v1/meetings/reassignHost`` and ``/v1/admin/meetingPreferences/personalMeetingRoom/refreshId``.
 
 FastAPI's per-request machinery (routing, dependency solving, a worker thread) costs more CPU than a
 one-meeting reassignment itself. This pure ASGI middleware runs the same checks, the same service and
-the same answer without it, but only for requests it can answer with success (204 or 207): a known
-(cached) bearer token, a JSON body that the route's own model accepts, no ``Idempotency-Key``. Any
-other request, and any request whose reassignment raises (which rolls it back), goes on to the FastAPI
-route, body included, and gets the one canonical answer from there. So the lane can make a request
-faster but never answer it differently.
+the same answer without it, but only for requests it can answer with success: a known (cached) bearer
+token, a JSON body that the route's own model accepts, no ``Idempotency-Key``. Any other request, and
+any request whose work raises (which rolls it back), goes on to the FastAPI route, body included, and
+gets the one canonical answer from there. So the lane can make a request faster but never answer it
+differently. ``MEETADMIN_FAST_LANE=false`` turns it off.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meetadmin.api import preferences, reassign
 from meetadmin.api.auth import Principal, TokenCache
-from meetadmin.api.reassign import ReassignMeetingRequest, _run, answer
-from meetadmin.services.reassign import ReassignOutcome
+from meetadmin.store.db import Units
 from meetadmin.store.tokens import hash_token
 
-PATH = "/v1/meetings/reassignHost"
 _WANTED = {b"authorization", b"content-type", b"content-length", b"siteurl", b"idempotency-key"}
 
 
-class ReassignFastLane:
+@dataclass(frozen=True)
+class Lane:
+    """How to answer one operation: its body model, and the route's own work and answer, as
+    ``work(units, principal, siteUrl header, body, tracking_id) -> Response``."""
+
+    model: type[BaseModel]
+    work: Callable[[Units, Principal, str | None, Any, str], Response]
+
+
+def _reassign(units: Units, principal: Principal, site_url: str | None, body: Any, tid: str) -> Response:
+    return reassign.answer(reassign.run(units, principal, site_url, body, tid, apply=True))
+
+
+def _refresh(units: Units, principal: Principal, _site_url: str | None, body: Any, tid: str) -> Response:
+    return preferences.refresh(units, principal, body, tid)
+
+
+LANES = {
+    "/v1/meetings/reassignHost": Lane(reassign.ReassignMeetingRequest, _reassign),
+    "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId": Lane(
+        preferences.BatchRefreshPMRID, _refresh
+    ),
+}
+
+
+class FastLane:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+        lane = LANES.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if lane is None or not scope["app"].state.settings.fast_lane:
             await self.app(scope, receive, send)
             return
         headers: dict[bytes, list[bytes]] = {}
@@ -41,12 +72,12 @@ class ReassignFastLane:
             await self.app(scope, receive, send)
             return
         body, messages = await _read_body(receive)
-        call = None if body is None else _call(scope, headers, body)
-        outcome = None if call is None else await _outcome(scope, call)
-        if outcome is None:
+        call = None if body is None else _call(scope, lane, headers, body)
+        response = None if call is None else await _answer(scope, lane, call)
+        if response is None:
             await self.app(scope, _replay(messages, receive), send)
             return
-        await answer(outcome)(scope, receive, send)
+        await response(scope, receive, send)
 
 
 def _plain(headers: dict[bytes, list[bytes]]) -> bool:
@@ -85,10 +116,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-Call = tuple[Principal, str | None, ReassignMeetingRequest]
+Call = tuple[Principal, str | None, BaseModel]
 
 
-def _call(scope: Scope, headers: dict[bytes, list[bytes]], raw: bytes) -> Call | None:
+def _call(scope: Scope, lane: Lane, headers: dict[bytes, list[bytes]], raw: bytes) -> Call | None:
     """Who asks for what, or None when the route must look at the request."""
     scheme, _, token = headers[b"authorization"][0].decode("latin-1").partition(" ")
     token = token.strip()
@@ -101,21 +132,21 @@ def _call(scope: Scope, headers: dict[bytes, list[bytes]], raw: bytes) -> Call |
     if principal is None or (site_url is not None and len(site_url) > 255):
         return None
     try:
-        body = ReassignMeetingRequest.model_validate(json.loads(raw))
+        body = lane.model.model_validate(json.loads(raw))
     except Exception:  # not JSON, or not what the route's model accepts: the route says why
         return None
     return principal, site_url, body
 
 
-async def _outcome(scope: Scope, call: Call) -> ReassignOutcome | None:
-    """The reassignment's outcome, or None for the route to answer: it will refuse (or fail) the same
-    way, and a refused reassignment has rolled back and changed nothing."""
+async def _answer(scope: Scope, lane: Lane, call: Call) -> Response | None:
+    """The route's answer, or None for the route to give it: a refusal (or failure) is given the same
+    way there, and a refused request has rolled back and changed nothing."""
     state = scope["app"].state
     tracking_id = str(scope.get("state", {}).get("tracking_id", ""))
-    args = (state.units, *call, tracking_id, True)
+    args = (state.units, *call, tracking_id)
     try:
         if state.inline_db:
-            return _run(*args)
-        return await run_in_threadpool(_run, *args)
+            return lane.work(*args)
+        return await run_in_threadpool(lane.work, *args)
     except Exception:
         return None

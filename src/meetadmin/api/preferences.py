@@ -78,6 +78,27 @@ def _problem_json(problems: RoomIdProblems) -> list[dict[str, Any]]:
     return out
 
 
+def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, tracking_id: str) -> Response:
+    """Refresh the IDs (raises ``RoomIdProblems`` when the request is refused) and answer 200."""
+    require_admin(principal, REFRESH_PMR)
+    if not body.siteUrl.strip():
+        raise BadRequest("'siteUrl' is required: the site whose personal room IDs to refresh.")
+    items = [
+        RoomIdRequest(i.email, i.personId, i.systemGenerated, i.personalMeetingRoomId)
+        for i in body.personalMeetingRoomIds
+    ]
+    outcome = refresh_room_ids(units, principal, body.siteUrl, items, tracking_id)
+    return json_response(
+        {
+            "siteUrl": outcome.site_url,
+            "personalMeetingRoomIds": [
+                {"email": r.email, "personId": r.person_id, "personalMeetingRoomId": r.room_id}
+                for r in outcome.rooms
+            ],
+        }
+    )
+
+
 @router.post(
     "/admin/meetingPreferences/personalMeetingRoom/refreshId",
     dependencies=[Depends(require_json)],
@@ -89,25 +110,10 @@ async def batch_refresh_pmr_id(
     principal: Annotated[Principal, Depends(authenticate)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    require_admin(principal, REFRESH_PMR)
-    if not body.siteUrl.strip():
-        raise BadRequest("'siteUrl' is required: the site whose personal room IDs to refresh.")
-    items = [
-        RoomIdRequest(i.email, i.personId, i.systemGenerated, i.personalMeetingRoomId)
-        for i in body.personalMeetingRoomIds
-    ]
+    require_admin(principal, REFRESH_PMR)  # before an Idempotency-Key could replay anything
 
     def handle(given: Units) -> Response:
-        outcome = refresh_room_ids(given, principal, body.siteUrl, items, tracking_id_of(request))
-        return json_response(
-            {
-                "siteUrl": outcome.site_url,
-                "personalMeetingRoomIds": [
-                    {"email": r.email, "personId": r.person_id, "personalMeetingRoomId": r.room_id}
-                    for r in outcome.rooms
-                ],
-            }
-        )
+        return refresh(given, principal, body, tracking_id_of(request))
 
     try:
         return await run_db(

@@ -47,7 +47,7 @@ def item_json(item: ItemVerdict) -> dict[str, Any]:
     return out
 
 
-def _run(
+def run(
     units: Units,
     principal: Principal,
     site_url: str | None,
@@ -86,7 +86,7 @@ async def reassign_host(
     require_admin(principal, REASSIGN)
 
     def handle(given: Units) -> Response:
-        return answer(_run(given, principal, site_url, body, tracking_id_of(request), apply=True))
+        return answer(run(given, principal, site_url, body, tracking_id_of(request), apply=True))
 
     def canonical() -> dict[str, Any]:
         return {"siteUrl": site_url, "body": body.model_dump()}
@@ -108,6 +108,6 @@ async def reassign_host_preview(
     site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
 ) -> Response:
     outcome = await run_db(
-        request, _run, units(request), principal, site_url, body, tracking_id_of(request), False
+        request, run, units(request), principal, site_url, body, tracking_id_of(request), False
     )
     return json_response({"items": [item_json(i) for i in outcome.items]})

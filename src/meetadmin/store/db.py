@@ -76,8 +76,13 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     if is_sqlite(url):
         # Every transaction ends in an explicit commit or rollback, so the pool's rollback-on-return is
         # redundant work on the hot path.
+        # Last in, first out: the connection used last has the warmest page cache (SQLite drops a
+        # connection's cache when another connection has written since).
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_reset_on_return=None
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_reset_on_return=None,
+            pool_use_lifo=True,
         )
         _configure_sqlite(engine)
         _SQLITE_WRITE_LOCKS[engine] = WriterLock(make_url(url).database)
@@ -95,6 +100,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # 32 MiB of page cache per connection (SQLite's default is 2 MiB): a 100-person refresh reads
+        # and rewrites a few hundred index pages, which then stay in memory.
+        cursor.execute("PRAGMA cache_size=-32768")
         cursor.close()
 
     @event.listens_for(engine, "begin")
