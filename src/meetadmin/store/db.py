@@ -180,12 +180,22 @@ def _dialect_sql(conn: Connection, sql: str) -> str:
     return found
 
 
+def _announce(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) -> None:
+    """Tell ``before_cursor_execute`` listeners (statement counters, tracing) as Core would."""
+    listeners = conn.dispatch.before_cursor_execute
+    if listeners:
+        for listener in listeners:
+            listener(conn, cursor, sql, params, None, many)
+
+
 def run_sql(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """Run one statement of hand-written SQL on the driver; the rows it returns, if any. Driver errors
     come out as SQLAlchemy's (``IntegrityError`` and so on), as from ``Connection.execute``."""
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    sql = _dialect_sql(conn, sql)
+    _announce(conn, cursor, sql, params, False)
     try:
-        cursor.execute(_dialect_sql(conn, sql), params)
+        cursor.execute(sql, params)
         return list(cursor.fetchall()) if cursor.description else []
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
@@ -198,8 +208,10 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if not rows:
         return
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    sql = _dialect_sql(conn, sql)
+    _announce(conn, cursor, sql, rows, True)
     try:
-        cursor.executemany(_dialect_sql(conn, sql), rows)
+        cursor.executemany(sql, rows)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
