@@ -292,3 +292,20 @@ def test_reassign_without_a_key_behaves_as_before(client: TestClient, engine: En
     assert client.post(REASSIGN, headers=auth(ADMIN), json=body).status_code == 204
     assert client.post(REASSIGN, headers=auth(ADMIN), json=body).status_code == 204
     assert count(engine, IdempotencyRecord) == 0
+
+
+def test_expired_records_are_swept_by_any_later_claim(
+    client: TestClient, engine: Engine, admins: None
+) -> None:
+    for key in ("one", "two"):
+        assert client.post(REFRESH, headers=keyed(key), json=GENERATE).status_code == 200
+    with engine.begin() as conn:
+        conn.execute(update(IdempotencyRecord).values(created=datetime(2020, 1, 1)))
+    assert count(engine, IdempotencyRecord) == 2
+    other = {
+        "siteUrl": SITE,
+        "personalMeetingRoomIds": [{"email": JOHN_EMAIL, "personalMeetingRoomId": "johnny"}],
+    }
+    assert client.post(REFRESH, headers=keyed("three"), json=other).status_code == 200
+    with engine.connect() as conn:
+        assert list(conn.execute(select(IdempotencyRecord.key)).scalars()) == ["three"]

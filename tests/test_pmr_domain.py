@@ -174,3 +174,12 @@ def test_links_and_keys() -> None:
     assert room_link("example.webex.com", "prABCD1") == "https://example.webex.com/meet/prABCD1"
     assert sip_address("example.webex.com", "prABCD1") == "prABCD1@example.webex.com"
     assert AUTO_LOCK_MINUTES == (0, 5, 10, 15, 20)
+
+
+def test_generate_many_draws_each_id_by_the_rule() -> None:
+    rule = RoomIdRule("pr", "ABCD", 10)
+    ids = rule.generate_many(500)
+    assert len(ids) == 500
+    assert all(re.fullmatch(r"prABCD\d{10}", i) for i in ids)
+    assert len(set(ids)) >= 499  # 10 digits: a repeat among 500 is a one-in-40,000 event
+    assert len({i[6] for i in ids}) == 10  # every leading digit occurs (zero-padded, not truncated)

@@ -333,7 +333,7 @@ def test_generation_skips_taken_reserved_and_repeated_ids(
             "prABCD00000004",  # mconly: ok
         ]
     )
-    monkeypatch.setattr(RoomIdRule, "generate", lambda self: next(values))
+    monkeypatch.setattr(RoomIdRule, "generate_many", lambda self, count: [next(values) for _ in range(count)])
     r = refresh(client, [{"email": e, "systemGenerated": True} for e in (JOHN_EMAIL, "mconly@example.com")])
     assert r.status_code == 200, r.text
     assert [i["personalMeetingRoomId"] for i in r.json()["personalMeetingRoomIds"]] == [
@@ -352,7 +352,7 @@ def test_generation_may_take_an_id_whose_quarantine_ran_out(
             .where(PersonalRoomId.room_id == JOHN_ROOM)
             .values(reserved_until=datetime(2020, 1, 1))
         )
-    monkeypatch.setattr(RoomIdRule, "generate", lambda self: JOHN_ROOM)
+    monkeypatch.setattr(RoomIdRule, "generate_many", lambda self, count: [JOHN_ROOM] * count)
     r = refresh(client, [{"email": MARCUS_EMAIL, "systemGenerated": True}])
     assert r.status_code == 200, r.text
     assert r.json()["personalMeetingRoomIds"][0]["personalMeetingRoomId"] == JOHN_ROOM
@@ -362,7 +362,7 @@ def test_generation_may_take_an_id_whose_quarantine_ran_out(
 def test_a_rule_with_no_free_ids_left_answers_409(
     client: TestClient, engine: Engine, snapshot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(RoomIdRule, "generate", lambda self: JOHN_ROOM)
+    monkeypatch.setattr(RoomIdRule, "generate_many", lambda self, count: [JOHN_ROOM] * count)
     r = refresh(client, [{"email": MARCUS_EMAIL, "systemGenerated": True}])
     assert r.status_code == 409
     assert "too few free IDs" in r.json()["errors"][0]["description"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -26,7 +26,14 @@ from sqlalchemy.exc import IntegrityError
 from meetadmin.errors import Conflict
 from meetadmin.services.common import utcnow
 from meetadmin.store.db import Units
-from meetadmin.store.idempotency import PENDING, claim_key, find_answer, forget_answer, record_answer
+from meetadmin.store.idempotency import (
+    PENDING,
+    claim_key,
+    find_answer,
+    forget_answer,
+    forget_expired,
+    record_answer,
+)
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,8 @@ def run_once(engine: Engine, claim: IdempotencyClaim | None, work: Work) -> Answ
 def _claim(conn: Connection, claim: IdempotencyClaim) -> Answer | None:
     """Claim the key, or return the stored answer to replay (409 when the request differs)."""
     now = utcnow()
+    forget_expired(conn, now - claim.ttl)  # every claim sweeps what has expired, so nothing piles up
     stored = find_answer(conn, claim.person_key, claim.key)
-    if stored is not None and _expired(stored.created, claim.ttl, now):
-        forget_answer(conn, claim.person_key, claim.key)
-        stored = None
     if stored is None:
         try:
             with conn.begin_nested():
@@ -94,10 +99,6 @@ def _claim(conn: Connection, claim: IdempotencyClaim) -> Answer | None:
 
 
 _IN_PROGRESS = "A request with this Idempotency-Key is in progress; retry it in a moment."
-
-
-def _expired(created: datetime, ttl: timedelta, now: datetime) -> bool:
-    return created <= now - ttl
 
 
 def _replay(operation: str, digest: str, status: int, body: bytes, claim: IdempotencyClaim) -> Answer:

@@ -224,8 +224,7 @@ def _generate(
     pending = [n for n, p in enumerate(people) if p is not None]
     for _round in range(GENERATE_ROUNDS):
         candidates: dict[int, str] = {}
-        for n in pending:
-            fresh = site.room_id_rule.generate()
+        for n, fresh in zip(pending, site.room_id_rule.generate_many(len(pending)), strict=True):
             if room_key(fresh) not in used and room_key(fresh) not in known:
                 candidates[n] = fresh
                 used.add(room_key(fresh))

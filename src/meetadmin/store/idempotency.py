@@ -44,6 +44,11 @@ def forget_answer(conn: Connection, person_key: int, key: str) -> None:
     )
 
 
+def forget_expired(conn: Connection, before: datetime) -> None:
+    """Drop every record created at or before ``before`` (indexed on ``created``)."""
+    conn.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created <= before))
+
+
 def claim_key(
     conn: Connection, person_key: int, key: str, operation: str, request_hash: str, now: datetime
 ) -> None:
