@@ -2,6 +2,7 @@
 
     ./dev bench                       # 1,000 and 100,000 series, 10,000 people, every scenario
     ./dev bench --sizes 1000 --duration 5 --scenarios reassign1,reassign100
+    ./dev bench --floor               # and the bare minimum (bench/floor.py) just before, for comparison
 
 For each organisation size it generates an organisation into a fresh SQLite file (or --database-url),
 starts ``meetadmin serve`` on a free loopback port, and prints requests/s and items changed/s under load
@@ -30,6 +31,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import floor
 import loadgen
 import world
 from meetadmin.store.db import make_engine
@@ -166,6 +168,11 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
         f"\n## {series:,} series, {args.people:,} people "
         f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
     )
+    floor_figures = {}
+    if args.floor:  # the bare minimum on this machine, measured just before meetadmin
+        floor_figures = floor.measure(
+            series, args.people, args.duration, args.connections, tuple(args.scenarios)
+        )
     port = free_port()
     server = start_server(url, port, args.workers)
     try:
@@ -174,6 +181,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
             f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8}"
+            + (f" {'floor req/s':>11} {'vs floor':>8}" if floor_figures else "")
         )
         print(header)
         for name in args.scenarios:
@@ -202,6 +210,11 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
                 f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
                 f"{bad:>7} {rss_mib(server.pid):>8.0f}"
+                + (
+                    f" {floor_figures[name][0]:>11.0f} {loaded.rate() / floor_figures[name][0]:>7.0%}"
+                    if name in floor_figures
+                    else ""
+                )
             )
             if bad:
                 print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
@@ -220,6 +233,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/floor.py (the bare minimum) on the same machine, just before, and compare",
+    )
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
