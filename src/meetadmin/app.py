@@ -18,6 +18,7 @@ from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
+from meetadmin.store.group_commit import GroupCommit
 
 # session_types before meetings: /meetings/sessionTypes must win over /meetings/{meetingId}.
 ROUTERS = [
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if group_commit is not None:
+            group_commit.close()
         if owned:
             engine.dispose()
 
@@ -56,6 +59,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessions = make_sessionmaker(engine)
     app.state.units = Units(engine)
     app.state.inline_db = engine.dialect.name == "sqlite"
+    group_commit = GroupCommit(engine) if app.state.inline_db and settings.fast_lane else None
+    app.state.group_commit = group_commit
     app.state.settings = settings
     app.state.token_cache = TokenCache()
     install_error_handlers(app)

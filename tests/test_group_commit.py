@@ -1,0 +1,100 @@
+"""Group commit (store/group_commit.py): units that wait are committed together, each still all or
+nothing. It serves SQLite only (PostgreSQL runs concurrent transactions itself), so these tests run on
+an SQLite file of their own whatever backends the suite runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from meetadmin.store.db import Units, make_engine
+from meetadmin.store.group_commit import GroupCommit
+from meetadmin.store.models import Notice
+from tests.conftest import load_world
+from tests.worlds import example_world
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "group.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    load_world(engine, example_world())
+    yield engine
+    engine.dispose()
+
+
+def notice(n: int, fail: bool = False, gate: threading.Event | None = None) -> Callable[[Units], int]:
+    """A unit of work that queues notice ``r<n>`` (and then fails, or first waits, if asked)."""
+
+    def work(units: Units) -> int:
+        with units.begin(write=True) as conn:
+            if gate is not None:
+                assert gate.wait(10)
+            conn.execute(
+                insert(Notice).values(
+                    org_id="example",
+                    kind="test",
+                    recipient=f"r{n}",
+                    subject="",
+                    payload={},
+                    created=datetime.now(),
+                )
+            )
+            if fail:
+                raise RuntimeError(f"unit {n} failed")
+        return n
+
+    return work
+
+
+def recipients(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(Notice.recipient).where(Notice.kind == "test")).scalars())
+
+
+def test_waiting_units_commit_together_and_a_failing_one_alone_is_undone(sqlite_engine: Engine) -> None:
+    group = GroupCommit(sqlite_engine)
+    gate = threading.Event()
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(group.run(notice(1, gate=gate)))
+        await asyncio.sleep(0.1)  # the writer is inside unit 1; the next four queue behind it
+        rest = [asyncio.ensure_future(group.run(notice(n, fail=n == 3))) for n in (2, 3, 4, 5)]
+        await asyncio.sleep(0.1)
+        gate.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        group.close()
+    assert results[:2] == [1, 2] and results[3:] == [4, 5]
+    assert isinstance(results[2], RuntimeError)
+    assert group.groups == 2  # unit 1 alone, then 2 to 5 in one transaction
+    assert recipients(sqlite_engine) == {"r1", "r2", "r4", "r5"}
+
+
+def test_a_unit_that_fails_after_its_own_transaction_leaves_nothing(sqlite_engine: Engine) -> None:
+    """The lane hands a failed unit to the route, which does the work again: so a unit that raises after
+    its inner transaction finished must not keep that transaction's changes."""
+    group = GroupCommit(sqlite_engine)
+
+    def committed_then_failed(units: Units) -> int:
+        notice(7)(units)
+        raise ValueError("answering failed")
+
+    try:
+        with pytest.raises(ValueError):
+            asyncio.run(group.run(committed_then_failed))
+        assert asyncio.run(group.run(notice(8))) == 8
+    finally:
+        group.close()
+    assert recipients(sqlite_engine) == {"r8"}
