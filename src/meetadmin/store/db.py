@@ -161,12 +161,13 @@ def transaction(factory: sessionmaker[Session], write: bool = False) -> Iterator
             raise
 
 
-# --- Hand-written SQL on the driver, for the statements every reassignment runs -----------------------
+# --- Hand-written SQL on the driver, for the statements every reassignment and refresh runs -----------
 #
 # SQLAlchemy Core spends 20 to 35 µs building each execution; the driver itself takes 3 µs for these
-# lookups. The hot statements of a reassignment are therefore written out here once, with ``?``
+# lookups. The statements that reassignments and personal room refreshes run on every request are
+# therefore written out once (in store/meetings.py, rooms.py, sites.py, audit.py), with ``?``
 # placeholders (``%s`` on PostgreSQL), and run on the connection's driver cursor inside the same
-# transaction. Values cross in the store's own formats: see ``db_time`` and ``from_db_time``.
+# transaction. Values cross in the store's own formats: see ``db_time``, ``from_db_time``, ``db_json``.
 
 _PYFORMAT: dict[str, str] = {}
 

@@ -17,6 +17,7 @@ Used by the fast lane (``api/fast_lane.py``) on SQLite; PostgreSQL runs concurre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -54,9 +55,9 @@ class GroupCommit:
             self._thread = None
 
     def _ensure_thread(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             with self._start:
-                if self._thread is None:
+                if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._serve, name="meetadmin-writer", daemon=True)
                     self._thread.start()
 
@@ -76,7 +77,8 @@ class GroupCommit:
                     break
                 jobs.append(more)
             for (_work, loop, future), outcome in zip(jobs, self._commit(jobs), strict=True):
-                loop.call_soon_threadsafe(_settle, future, outcome)
+                with contextlib.suppress(RuntimeError):  # that request's event loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, future, outcome)
 
     def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
@@ -90,7 +92,7 @@ class GroupCommit:
                         outcomes.append((True, result))
                     except Exception as exc:  # rolled back to its savepoint; the group goes on
                         outcomes.append((False, exc))
-        except Exception as exc:  # the commit failed: nothing of the group was kept
+        except BaseException as exc:  # the commit failed: nothing of the group was kept
             outcomes = [(False, exc)] * len(jobs)
         finally:
             self.groups += 1
