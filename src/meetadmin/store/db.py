@@ -8,6 +8,7 @@ lock cannot be upgraded. PostgreSQL runs through psycopg 3.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import threading
 import weakref
@@ -134,7 +135,7 @@ class Units:
     def begin(self, write: bool = False) -> Iterator[Connection]:
         """One transaction: commits when the block succeeds, rolls back on any exception."""
         if self._outer is not None:
-            with self._outer.begin_nested():
+            with savepoint(self._outer):
                 yield self._outer
             return
         lock = _SQLITE_WRITE_LOCKS.get(self.engine) if write else None
@@ -143,6 +144,25 @@ class Units:
                 conn.execution_options(**{WRITE: True})
             with conn.begin():
                 yield conn
+
+
+_SAVEPOINTS = itertools.count(1)
+
+
+@contextmanager
+def savepoint(conn: Connection) -> Iterator[Connection]:
+    """A savepoint in the running transaction, sent straight to the driver (SQLAlchemy's
+    ``begin_nested`` costs several times as much, and group commit takes two per request): released
+    when the block succeeds, rolled back to on any exception."""
+    name = f"meetadmin_{next(_SAVEPOINTS)}"
+    run_sql(conn, f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        run_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
+        run_sql(conn, f"RELEASE SAVEPOINT {name}")
+        raise
+    run_sql(conn, f"RELEASE SAVEPOINT {name}")
 
 
 @contextmanager
@@ -224,11 +244,20 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
+_LAST_TIME: tuple[datetime, str] = (datetime.min, "")
+
+
 def db_time(conn: Connection, value: datetime) -> Any:
     """A naive UTC datetime as the store keeps it: SQLAlchemy's SQLite text form, or as is."""
-    if conn.dialect.name == "sqlite":
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+    global _LAST_TIME
+    if conn.dialect.name != "sqlite":
+        return value
+    last = _LAST_TIME  # one request converts the same time several times
+    if last[0] == value:
+        return last[1]
+    text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    _LAST_TIME = (value, text)
+    return text
 
 
 def from_db_time(value: Any) -> datetime:

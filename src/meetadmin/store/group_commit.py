@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
-from meetadmin.store.db import Units
+from meetadmin.store.db import Units, savepoint
 
 T = TypeVar("T")
 Job = tuple[Callable[[Units], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
@@ -87,7 +87,7 @@ class GroupCommit:
                 within = Units.within(conn)
                 for work, _loop, _future in jobs:
                     try:
-                        with conn.begin_nested():  # the unit's own savepoint: all of it, or none
+                        with savepoint(conn):  # the unit's own savepoint: all of it, or none
                             result = work(within)
                         outcomes.append((True, result))
                     except Exception as exc:  # rolled back to its savepoint; the group goes on
