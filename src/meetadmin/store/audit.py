@@ -91,7 +91,6 @@ _ADD = (
 def add_audit_events(conn: Connection, events: list[dict[str, Any]]) -> None:
     """Append audit rows (built by ``services.common.audit_event``) in one statement: hand-written SQL
     on the driver (``store.db.run_many``), as every change writes them."""
-    times: dict[datetime, Any] = {}  # the events of one change share their time: convert it once
     run_many(
         conn,
         _ADD,
@@ -99,7 +98,7 @@ def add_audit_events(conn: Connection, events: list[dict[str, Any]]) -> None:
             (
                 e["id"],
                 e["org_id"],
-                times.get(e["created"]) or times.setdefault(e["created"], db_time(conn, e["created"])),
+                db_time(conn, e["created"]),
                 e["actor_id"],
                 e["category"],
                 e["action"],

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from meetadmin.domain.pmr import RoomIdRule
 from meetadmin.domain.reassign import NewHost
 from meetadmin.store.db import run_sql
-from meetadmin.store.models import HostPrivilege, Site
+from meetadmin.store.models import HostPrivilege
 
 
 @dataclass(frozen=True)
@@ -22,18 +22,6 @@ class SiteRow:
     allow_third_party_reassign: bool
     pmr_quarantine_days: int
     room_id_rule: RoomIdRule
-
-
-_SITE_COLUMNS = (
-    Site.id,
-    Site.org_id,
-    Site.site_url,
-    Site.allow_third_party_reassign,
-    Site.pmr_quarantine_days,
-    Site.pmr_prefix,
-    Site.pmr_site_code,
-    Site.pmr_digits,
-)
 
 
 def _site_row(row: Any) -> SiteRow:
@@ -66,8 +54,7 @@ def site_by_id(conn: Connection, site_id: int) -> SiteRow | None:
 
 
 def org_sites(session: Session, org_id: str) -> list[SiteRow]:
-    rows = session.execute(select(*_SITE_COLUMNS).where(Site.org_id == org_id).order_by(Site.id))
-    return [_site_row(r) for r in rows]
+    return [_site_row(r) for r in run_sql(session.connection(), _SITE + "org_id = ? ORDER BY id", [org_id])]
 
 
 def person_site_ids(session: Session, person_key: int) -> list[int]:
