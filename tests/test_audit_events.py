@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
-from meetadmin.domain.ids import org_webex_id_for, person_id_for
+from meetadmin.domain.ids import ordered_uuids, org_webex_id_for, person_id_for
 from meetadmin.store.models import AuditEvent, Person
 from tests.conftest import load_world
 from tests.worlds import ADMIN, JOHN, OTHER_ADMIN, PLANNING, SITE, WEBINAR, auth, example_world, other_world
@@ -169,3 +170,17 @@ def test_admins_with_the_audit_scope_only(client: TestClient, worlds: None) -> N
     assert client.get(EVENTS, headers=auth(JOHN), params=WINDOW).status_code == 403
     assert client.get(EVENTS, headers=auth("example-admin-readonly"), params=WINDOW).status_code == 403
     assert client.get(EVENTS, headers=auth("example-john-pretends"), params=WINDOW).status_code == 403
+
+
+def test_event_ids_are_unique_time_ordered_version_7_uuids() -> None:
+    """Audit rows are keyed by these: appended to the key index, never scattered over it."""
+    first = ordered_uuids(500)
+    time.sleep(0.002)
+    later = ordered_uuids(500)
+    for value in first + later:
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert abs(int(parsed.hex[:12], 16) / 1000 - time.time()) < 5  # milliseconds since the epoch
+    assert len(set(first + later)) == 1000
+    assert max(first) < min(later)  # a later millisecond sorts after

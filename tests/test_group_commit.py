@@ -98,3 +98,16 @@ def test_a_unit_that_fails_after_its_own_transaction_leaves_nothing(sqlite_engin
     finally:
         group.close()
     assert recipients(sqlite_engine) == {"r8"}
+
+
+def test_every_connection_is_durable_and_keeps_its_journals_in_memory(sqlite_engine: Engine) -> None:
+    """Group commit answers after the commit: that commit must reach the disk (WAL, synchronous=FULL).
+    Savepoint and statement journals stay in memory (temp_store=MEMORY) instead of spilling to files."""
+    with sqlite_engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        got = {
+            pragma: driver.execute(f"PRAGMA {pragma}").fetchone()[0]
+            for pragma in ("journal_mode", "synchronous", "temp_store", "foreign_keys")
+        }
+    assert got == {"journal_mode": "wal", "synchronous": 2, "temp_store": 2, "foreign_keys": 1}

@@ -178,7 +178,7 @@ def test_a_crash_leaves_neither_the_change_nor_the_record(
     def boom(*_args: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("meetadmin.services.pmr.add_audit_events", boom)
+    monkeypatch.setattr("meetadmin.services.pmr.add_audit_batch", boom)
     assert client.post(REFRESH, headers=keyed("crash"), json=GENERATE).status_code == 500
     assert rooms(engine) == before
     assert count(engine, IdempotencyRecord) == 0

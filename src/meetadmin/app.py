@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -76,4 +77,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             conn.execute(text("SELECT 1"))
         return json_response({"status": "ok", "version": __version__})
 
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The app as ``meetadmin serve`` runs it, in each server process: ``create_app`` plus tuning that
+    concerns the whole process, so not the apps the tests make.
+
+    Python's cycle collector: the objects alive once the app is built (modules, routes, models: some
+    hundreds of thousands) are frozen out of its full collections, which otherwise scanned them all a
+    few times a second under load (0.4 ms of every 100-person refresh), and the youngest generation is
+    collected every 10,000 allocations rather than 700 (a refresh allocates a few thousand objects,
+    freed by reference counting, not cycles)."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     return app

@@ -118,7 +118,7 @@ def run_server(url: str, host: str, port: int, workers: int) -> None:
     os.environ["MEETADMIN_DATABASE_URL"] = url
     console.print(f"meetadmin serving http://{host}:{port}/v1 (database {url.split('@')[-1]})")
     uvicorn.run(
-        "meetadmin.app:create_app",
+        "meetadmin.app:serve_app",
         factory=True,
         host=host,
         port=port,

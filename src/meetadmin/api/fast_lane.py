@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meetadmin.api import preferences, reassign
 from meetadmin.api.auth import Principal, TokenCache
+from meetadmin.services.pmr import refresh_room_ids
 from meetadmin.store.db import Units
 from meetadmin.store.tokens import hash_token
 
@@ -34,25 +35,36 @@ _WANTED = {b"authorization", b"content-type", b"content-length", b"siteurl", b"i
 
 @dataclass(frozen=True)
 class Lane:
-    """How to answer one operation: its body model, and the route's own work and answer, as
-    ``work(units, principal, siteUrl header, body, tracking_id) -> Response``."""
+    """How to answer one operation, in the route's own three steps: its body model; ``check(principal,
+    siteUrl header, body)``, what needs no database; ``work(units, checked, tracking_id)``, the
+    transaction; and ``answer(outcome)``, the response. Only ``work`` runs on the writer (or a worker
+    thread): checking and answering stay in the event loop, off the one thread every write waits for."""
 
     model: type[BaseModel]
-    work: Callable[[Units, Principal, str | None, Any, str], Response]
+    check: Callable[[Principal, str | None, Any], Any]
+    work: Callable[[Units, Any, str], Any]
+    answer: Callable[[Any], Response]
 
 
-def _reassign(units: Units, principal: Principal, site_url: str | None, body: Any, tid: str) -> Response:
-    return reassign.answer(reassign.run(units, principal, site_url, body, tid, apply=True))
+def _reassign_check(principal: Principal, site_url: str | None, body: Any) -> Any:
+    return principal, site_url, reassign.check(principal, body)
 
 
-def _refresh(units: Units, principal: Principal, _site_url: str | None, body: Any, tid: str) -> Response:
-    return preferences.refresh(units, principal, body, tid)
+def _reassign_work(units: Units, checked: Any, tid: str) -> Any:
+    principal, site_url, body = checked
+    return reassign.work(units, principal, site_url, body, tid, apply=True)
+
+
+def _refresh_check(principal: Principal, _site_url: str | None, body: Any) -> Any:
+    return preferences.check(principal, body)
 
 
 LANES = {
-    "/v1/meetings/reassignHost": Lane(reassign.ReassignMeetingRequest, _reassign),
+    "/v1/meetings/reassignHost": Lane(
+        reassign.ReassignMeetingRequest, _reassign_check, _reassign_work, reassign.answer
+    ),
     "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId": Lane(
-        preferences.BatchRefreshPMRID, _refresh
+        preferences.BatchRefreshPMRID, _refresh_check, refresh_room_ids, preferences.answer
     ),
 }
 
@@ -118,11 +130,9 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-Call = tuple[Principal, str | None, BaseModel]
-
-
-def _call(scope: Scope, lane: Lane, headers: dict[bytes, list[bytes]], raw: bytes) -> Call | None:
-    """Who asks for what, or None when the route must look at the request."""
+def _call(scope: Scope, lane: Lane, headers: dict[bytes, list[bytes]], raw: bytes) -> Any:
+    """The request, checked as far as it can be without the database; None when the route must look
+    at it (an unknown token, a body the model refuses, anything the check refuses)."""
     scheme, _, token = headers[b"authorization"][0].decode("latin-1").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or len(token) > 4096:
@@ -137,24 +147,25 @@ def _call(scope: Scope, lane: Lane, headers: dict[bytes, list[bytes]], raw: byte
         # orjson accepts a subset of what the route's json.loads does, with the same values; what it
         # refuses (NaN, UTF-16, huge integers, lone surrogates) the route sees for itself.
         body = lane.model.model_validate(orjson.loads(raw))
-    except Exception:  # not JSON, or not what the route's model accepts: the route says why
+        return lane.check(principal, site_url, body)
+    except Exception:  # not JSON, not what the model accepts, or refused: the route says why
         return None
-    return principal, site_url, body
 
 
-async def _answer(scope: Scope, lane: Lane, call: Call) -> Response | None:
+async def _answer(scope: Scope, lane: Lane, checked: Any) -> Response | None:
     """The route's answer, or None for the route to give it: a refusal (or failure) is given the same
     way there, and a refused request has rolled back and changed nothing."""
     state = scope["app"].state
     tracking_id = str(scope.get("state", {}).get("tracking_id", ""))
-    principal, site_url, body = call
 
-    def work(units: Units) -> Response:
-        return lane.work(units, principal, site_url, body, tracking_id)
+    def work(units: Units) -> Any:
+        return lane.work(units, checked, tracking_id)
 
     try:
         if state.group_commit is not None:  # SQLite: committed together with whatever else is waiting
-            return await state.group_commit.run(work)  # type: ignore[no-any-return]
-        return await run_in_threadpool(work, state.units)
+            outcome = await state.group_commit.run(work)
+        else:
+            outcome = await run_in_threadpool(work, state.units)
     except Exception:
         return None
+    return lane.answer(outcome)

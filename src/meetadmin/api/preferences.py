@@ -27,7 +27,10 @@ from meetadmin.domain.pmr import AUTO_LOCK_MINUTES, RoomIdRequest, host_pin_prob
 from meetadmin.errors import BadRequest
 from meetadmin.services.pmr import (
     PersonalRoom,
+    RefreshOutcome,
+    RefreshRequest,
     RoomIdProblems,
+    check_refresh,
     get_personal_room,
     refresh_room_ids,
     update_personal_room,
@@ -78,8 +81,8 @@ def _problem_json(problems: RoomIdProblems) -> list[dict[str, Any]]:
     return out
 
 
-def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, tracking_id: str) -> Response:
-    """Refresh the IDs (raises ``RoomIdProblems`` when the request is refused) and answer 200."""
+def check(principal: Principal, body: BatchRefreshPMRID) -> RefreshRequest:
+    """What needs no database (raises ``RoomIdProblems`` for a request that can't be read as a whole)."""
     require_admin(principal, REFRESH_PMR)
     if not body.siteUrl.strip():
         raise BadRequest("'siteUrl' is required: the site whose personal room IDs to refresh.")
@@ -87,7 +90,10 @@ def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, trackin
         RoomIdRequest(i.email, i.personId, i.systemGenerated, i.personalMeetingRoomId)
         for i in body.personalMeetingRoomIds
     ]
-    outcome = refresh_room_ids(units, principal, body.siteUrl, items, tracking_id)
+    return check_refresh(principal, body.siteUrl, items)
+
+
+def answer(outcome: RefreshOutcome) -> Response:
     return json_response(
         {
             "siteUrl": outcome.site_url,
@@ -97,6 +103,11 @@ def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, trackin
             ],
         }
     )
+
+
+def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, tracking_id: str) -> Response:
+    """Refresh the IDs (raises ``RoomIdProblems`` when the request is refused) and answer 200."""
+    return answer(refresh_room_ids(units, check(principal, body), tracking_id))
 
 
 @router.post(

@@ -47,6 +47,26 @@ def item_json(item: ItemVerdict) -> dict[str, Any]:
     return out
 
 
+def check(principal: Principal, body: ReassignMeetingRequest) -> ReassignMeetingRequest:
+    """What needs no database: the caller may reassign, and the body makes sense."""
+    require_admin(principal, REASSIGN)
+    return _checked(body)
+
+
+def work(
+    units: Units,
+    principal: Principal,
+    site_url: str | None,
+    body: ReassignMeetingRequest,
+    tracking_id: str,
+    apply: bool,
+) -> ReassignOutcome:
+    """The reassignment itself, on a ``check``ed body."""
+    return reassign_hosts(
+        units, principal, site_url, body.hostEmail, body.meetingIds, tracking_id, apply=apply
+    )
+
+
 def run(
     units: Units,
     principal: Principal,
@@ -55,11 +75,7 @@ def run(
     tracking_id: str,
     apply: bool,
 ) -> ReassignOutcome:
-    require_admin(principal, REASSIGN)
-    body = _checked(body)
-    return reassign_hosts(
-        units, principal, site_url, body.hostEmail, body.meetingIds, tracking_id, apply=apply
-    )
+    return work(units, principal, site_url, check(principal, body), tracking_id, apply)
 
 
 def answer(outcome: ReassignOutcome) -> Response:

@@ -12,6 +12,7 @@ import base64
 import random
 import re
 import secrets
+import time as _time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,21 +85,28 @@ def org_webex_id_for(org_key: str) -> str:
     return _spark_id("ORGANIZATION", uuid.uuid5(_NAMESPACE, "org:" + org_key))
 
 
+_UUID7_BITS = (0x7 << 76) | (0x2 << 62)  # version 7, RFC 4122 variant
+_UUID7_RANDOM = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)  # the random bits around them
+
+
 def ordered_uuid() -> str:
     """A time-ordered UUID (version 7): rows keyed by it are appended, not scattered, in a B-tree."""
-    import time
+    return ordered_uuids(1)[0]
 
-    # Unique, not secret: the random module (reseeded in every forked process) spares a getrandom
-    # system call per ID, and a 100-person refresh makes 100 of them.
-    value = (int(time.time() * 1000) << 80) | random.getrandbits(80)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    h = f"{value:032x}"  # as str(uuid.UUID(int=value)), without building the object
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+def ordered_uuids(count: int) -> list[str]:
+    """``count`` time-ordered UUIDs (version 7) of this millisecond.
+
+    Unique, not secret: the random module (reseeded in every forked process) spares a getrandom
+    system call per ID, and a 100-person refresh makes 100 of them."""
+    stamp = (int(_time.time() * 1000) << 80) | _UUID7_BITS
+    out = []
+    for _ in range(count):
+        h = f"{stamp | (random.getrandbits(80) & _UUID7_RANDOM):032x}"  # as str(uuid.UUID(int=...))
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
 
 
 def tracking_id() -> str:
     """A tracking ID in Webex's form: 32 uppercase hex, underscore, epoch milliseconds."""
-    import time
-
-    return f"{uuid.uuid4().hex.upper()}_{int(time.time() * 1000)}"
+    return f"{uuid.uuid4().hex.upper()}_{int(_time.time() * 1000)}"

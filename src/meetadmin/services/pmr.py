@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from meetadmin.domain import pmr as rules
 from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
-from meetadmin.services.common import audit_event, target_site, utcnow
-from meetadmin.store.audit import add_audit_events
+from meetadmin.services.common import audit_batch, target_site, utcnow
+from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.db import Units, transaction
 from meetadmin.store.rooms import (
     PersonOnSite,
@@ -57,8 +58,7 @@ class RoomIdProblems(BadRequest):
         super().__init__(*[p.description for p in problems])
 
 
-@dataclass(frozen=True)
-class RefreshedRoom:
+class RefreshedRoom(NamedTuple):
     email: str
     person_id: str
     room_id: str
@@ -88,21 +88,32 @@ def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
-def refresh_room_ids(
-    units: Units,
-    caller: TokenOwner,
-    site_url: str,
-    items: list[RoomIdRequest],
-    tracking_id: str,
-) -> RefreshOutcome:
-    """Give each person of ``items`` a new personal room ID on the site, or change nothing."""
+@dataclass(frozen=True)
+class RefreshRequest:
+    """A refresh whose items passed the checks that need no database (``check_refresh``)."""
+
+    caller: TokenOwner
+    site_url: str
+    items: list[RoomIdRequest]
+    shape: list[Problem]  # problems of single items, reported with those the database finds
+
+
+def check_refresh(caller: TokenOwner, site_url: str, items: list[RoomIdRequest]) -> RefreshRequest:
+    """The rules that need no database; a request that can't be read as a whole is refused here."""
     shape = rules.request_problems(items)
     if any(p.index is None for p in shape):
-        raise RoomIdProblems(items, shape)  # the request as a whole can't be read
+        raise RoomIdProblems(items, shape)
+    return RefreshRequest(caller, site_url, items, shape)
+
+
+def refresh_room_ids(units: Units, request: RefreshRequest, tracking_id: str) -> RefreshOutcome:
+    """Give each person of the request a new personal room ID on the site, or change nothing."""
     for _attempt in range(RACE_ATTEMPTS):
         try:
             with units.begin(write=True) as conn:
-                return _refresh(conn, caller, site_url, items, tracking_id, shape)
+                return _refresh(
+                    conn, request.caller, request.site_url, request.items, tracking_id, request.shape
+                )
         except DBAPIError as exc:
             if not _retryable(exc):
                 raise
@@ -127,11 +138,12 @@ def _refresh(
     if site is None:
         raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
     by_person_id = all(i.person_id for i in items)
+    emails = [] if by_person_id else [(i.email or "").strip().lower() for i in items]
     found = people_on_site(
         conn,
         caller.org_id,
         site.id,
-        [] if by_person_id else [(i.email or "").strip().lower() for i in items],
+        emails,
         [i.person_id or "" for i in items] if by_person_id else [],
     )
     by_email = {p.email.lower(): p for p in found}
@@ -144,11 +156,7 @@ def _refresh(
         if not item.email and not item.person_id:
             people.append(None)  # already a problem: names nobody
             continue
-        person = (
-            by_pid.get(item.person_id or "")
-            if by_person_id
-            else by_email.get((item.email or "").strip().lower())
-        )
+        person = by_pid.get(item.person_id or "") if by_person_id else by_email.get(emails[n])
         people.append(None)
         mismatch = person is not None and (
             (by_person_id and bool(item.email) and (item.email or "").strip().lower() != person.email.lower())
@@ -223,24 +231,25 @@ def _generate(
     used: set[str] = set()
     pending = [n for n, p in enumerate(people) if p is not None]
     for _round in range(GENERATE_ROUNDS):
-        candidates: dict[int, str] = {}
+        candidates: dict[int, tuple[str, str]] = {}  # item -> (ID, key)
         for n, fresh in zip(pending, site.room_id_rule.generate_many(len(pending)), strict=True):
-            if room_key(fresh) not in used and room_key(fresh) not in known:
-                candidates[n] = fresh
-                used.add(room_key(fresh))
-        for found in rooms_with_keys(conn, site.id, [room_key(v) for v in candidates.values()]):
+            key = room_key(fresh)
+            if key not in used and key not in known:
+                candidates[n] = (fresh, key)
+                used.add(key)
+        for found in rooms_with_keys(conn, site.id, [key for _value, key in candidates.values()]):
             known[found.room_key] = found
             discovered.append(found)
         still: list[int] = []
         for n in pending:
             person = people[n]
-            value = candidates.get(n)
             if person is None:
                 continue
-            if value is None:
+            candidate = candidates.get(n)
+            if candidate is None:
                 still.append(n)
                 continue
-            key = room_key(value)
+            value, key = candidate
             row = known.get(key)
             if (
                 key == current.get(person.key)
@@ -278,7 +287,7 @@ def _plan(
         key = room_key(target)
         row = by_key.get(key)
         mine = current.get(person.key)
-        if not _free_for(row, person.key, now):
+        if row is not None and not _free_for(row, person.key, now):
             problems.append(Problem(n, rules.ROOM_ID_IN_USE))
             continue
         if mine is not None and mine.room_key == key:
@@ -311,29 +320,31 @@ def _apply(
     release_rooms(conn, plan.release, now, now + timedelta(days=site.pmr_quarantine_days))
     reclaim_rooms(conn, plan.reclaim)
     add_rooms(conn, site.id, sorted(plan.add, key=lambda r: r[2]))
-    add_audit_events(
+    add_audit_batch(
         conn,
-        [
-            audit_event(
-                caller,
-                now,
-                tracking_id,
-                category="MEETING_PREFERENCES",
-                action="refreshPersonalMeetingRoomId",
-                target_type="PERSON",
-                target_id=person.person_id,
-                target_name=person.email,
-                data={
-                    "siteUrl": site.site_url,
-                    "email": person.email,
-                    "personId": person.person_id,
-                    "oldPersonalMeetingRoomId": old,
-                    "newPersonalMeetingRoomId": new,
-                    "systemGenerated": generated,
-                },
-            )
-            for person, old, new in plan.changes
-        ],
+        audit_batch(
+            caller,
+            now,
+            tracking_id,
+            category="MEETING_PREFERENCES",
+            action="refreshPersonalMeetingRoomId",
+            target_type="PERSON",
+            targets=[
+                (
+                    person.person_id,
+                    person.email,
+                    {
+                        "siteUrl": site.site_url,
+                        "email": person.email,
+                        "personId": person.person_id,
+                        "oldPersonalMeetingRoomId": old,
+                        "newPersonalMeetingRoomId": new,
+                        "systemGenerated": generated,
+                    },
+                )
+                for person, old, new in plan.changes
+            ],
+        ),
     )
 
 

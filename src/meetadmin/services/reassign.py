@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from meetadmin.domain import reassign as rules
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.errors import Forbidden
-from meetadmin.services.common import audit_event, target_site, utcnow
-from meetadmin.store.audit import add_audit_events
+from meetadmin.services.common import audit_batch, target_site, utcnow
+from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.db import Units
 from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
 from meetadmin.store.sites import new_host_on_site
@@ -96,21 +96,15 @@ def _apply(
 ) -> None:
     now = utcnow()
     set_host(conn, moving, host_key, now)
-    events = []
+    targets = []
     notices = []
     for mid in moving:
         row = series[mid]
-        events.append(
-            audit_event(
-                caller,
-                now,
-                tracking_id,
-                category="MEETINGS",
-                action="reassignHost",
-                target_type="MEETING_SERIES",
-                target_id=mid,
-                target_name=row.title,
-                data={
+        targets.append(
+            (
+                mid,
+                row.title,
+                {
                     "meetingId": mid,
                     "title": row.title,
                     "siteUrl": site_url,
@@ -136,5 +130,16 @@ def _apply(
                 "sent_at": None,
             }
         )
-    add_audit_events(conn, events)
+    add_audit_batch(
+        conn,
+        audit_batch(
+            caller,
+            now,
+            tracking_id,
+            category="MEETINGS",
+            action="reassignHost",
+            target_type="MEETING_SERIES",
+            targets=targets,
+        ),
+    )
     add_notices(conn, notices)

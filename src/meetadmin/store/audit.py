@@ -111,3 +111,43 @@ def add_audit_events(conn: Connection, events: list[dict[str, Any]]) -> None:
             for e in events
         ],
     )
+
+
+@dataclass(frozen=True)
+class AuditBatch:
+    """Events of one request that share all but their target (one action on many targets): built by
+    ``services.common.audit_batch``, written as one row per target."""
+
+    org_id: str
+    actor_id: int
+    created: datetime
+    tracking_id: str
+    category: str
+    action: str
+    target_type: str
+    event_ids: list[str]
+    targets: list[tuple[str, str, dict[str, Any]]]  # (target ID, target name, data), one per event ID
+
+
+def add_audit_batch(conn: Connection, batch: AuditBatch) -> None:
+    created = db_time(conn, batch.created)
+    run_many(
+        conn,
+        _ADD,
+        [
+            (
+                event_id,
+                batch.org_id,
+                created,
+                batch.actor_id,
+                batch.category,
+                batch.action,
+                batch.target_type,
+                target_id,
+                target_name,
+                batch.tracking_id,
+                db_json(data),
+            )
+            for event_id, (target_id, target_name, data) in zip(batch.event_ids, batch.targets, strict=True)
+        ],
+    )

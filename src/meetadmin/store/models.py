@@ -131,8 +131,7 @@ class PersonalRoomId(Base):
             sqlite_where=text("active"),
             postgresql_where=text("active"),
         ),
-        Index("ix_personal_room_ids_person", "person_id"),
-        Index("ix_personal_room_ids_site_person", "site_id", "person_id", "active"),
+        Index("ix_personal_room_ids_person", "person_id"),  # a deleted person's rows
     )
 
 

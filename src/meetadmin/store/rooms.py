@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,8 +20,7 @@ from meetadmin.store.db import db_time, from_db_time, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
 
-@dataclass(frozen=True)
-class PersonOnSite:
+class PersonOnSite(NamedTuple):  # named tuples: a refresh makes a few hundred of these
     key: int
     person_id: str
     email: str
@@ -30,8 +29,7 @@ class PersonOnSite:
     host: bool
 
 
-@dataclass(frozen=True)
-class RoomRow:
+class RoomRow(NamedTuple):
     id: int
     person_key: int
     room_id: str
