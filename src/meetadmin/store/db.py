@@ -108,6 +108,10 @@ def _configure_sqlite(engine: Engine) -> None:
         # files, and a group commit's savepoints (each page's old copy) took 250 of the 440 write
         # system calls per 100-person refresh.
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # Checkpoint when the WAL holds 4,000 pages (16 MiB), not SQLite's 1,000: a checkpoint copies each
+        # page once however often it changed since the last, and a refresh rewrites the same index pages
+        # over and over. Per 100-person refresh: commit 1.4 -> 1.0 ms, write calls 209 -> 170.
+        cursor.execute("PRAGMA wal_autocheckpoint=4000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
