@@ -89,11 +89,6 @@ _UUID7_BITS = (0x7 << 76) | (0x2 << 62)  # version 7, RFC 4122 variant
 _UUID7_RANDOM = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)  # the random bits around them
 
 
-def ordered_uuid() -> str:
-    """A time-ordered UUID (version 7): rows keyed by it are appended, not scattered, in a B-tree."""
-    return ordered_uuids(1)[0]
-
-
 def ordered_uuids(count: int) -> list[str]:
     """``count`` time-ordered UUIDs (version 7) of this millisecond.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from meetadmin.domain.ids import ordered_uuid, ordered_uuids
+from meetadmin.domain.ids import ordered_uuids
 from meetadmin.errors import BadRequest
 from meetadmin.store.audit import AuditBatch
 from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
@@ -33,34 +33,6 @@ def target_site(conn: Connection, caller: TokenOwner, site_url: str | None) -> S
     raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
 
 
-def audit_event(
-    caller: TokenOwner,
-    now: datetime,
-    tracking_id: str,
-    *,
-    category: str,
-    action: str,
-    target_type: str,
-    target_id: str,
-    target_name: str,
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    """One ``audit_events`` row: the caller as actor, a time-ordered ID (appended, not scattered)."""
-    return {
-        "id": ordered_uuid(),
-        "org_id": caller.org_id,
-        "created": now,
-        "actor_id": caller.person_key,
-        "category": category,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "target_name": target_name,
-        "tracking_id": tracking_id,
-        "data": data,
-    }
-
-
 def audit_batch(
     caller: TokenOwner,
     now: datetime,
@@ -71,8 +43,8 @@ def audit_batch(
     target_type: str,
     targets: list[tuple[str, str, dict[str, Any]]],
 ) -> AuditBatch:
-    """One event per ``(target ID, target name, data)``, as ``audit_event`` would make each: for the
-    bulk operations, which write up to 100 at a time."""
+    """Audit events, one per ``(target ID, target name, data)``, with the caller as actor and
+    time-ordered IDs (appended to the key index, not scattered over it)."""
     return AuditBatch(
         org_id=caller.org_id,
         actor_id=caller.person_key,

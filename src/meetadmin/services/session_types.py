@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.errors import BadRequest, NotFound
-from meetadmin.services.common import audit_event, target_site, utcnow
-from meetadmin.store.audit import add_audit_events
+from meetadmin.services.common import audit_batch, target_site, utcnow
+from meetadmin.store.audit import AuditBatch, add_audit_batch
 from meetadmin.store.db import transaction
 from meetadmin.store.people import PersonRow, person_by_email, person_by_id
 from meetadmin.store.session_types import (
@@ -102,8 +101,8 @@ def update_user_types(
         before = [t.id for t in held_types(session, site.id, [person.key]).get(person.key, [])]
         replace_held_types(session, person.key, site.id, type_ids)
         after = held_types(session, site.id, [person.key]).get(person.key, [])
-        add_audit_events(
-            session.connection(), [_audit(caller, site, person, before, [t.id for t in after], tracking_id)]
+        add_audit_batch(
+            session.connection(), _audit(caller, site, person, before, [t.id for t in after], tracking_id)
         )
     return UserTypes(person.person_id, person.email, site.site_url, after)
 
@@ -115,17 +114,21 @@ def _audit(
     before: list[str],
     after: list[str],
     tracking_id: str,
-) -> dict[str, Any]:
-    return audit_event(
+) -> AuditBatch:
+    return audit_batch(
         caller,
         utcnow(),
         tracking_id,
         category="USERS",
         action="updateUserSessionTypes",
         target_type="PERSON",
-        target_id=person.person_id,
-        target_name=person.email,
-        data={"siteUrl": site.site_url, "email": person.email, "before": before, "after": after},
+        targets=[
+            (
+                person.person_id,
+                person.email,
+                {"siteUrl": site.site_url, "email": person.email, "before": before, "after": after},
+            )
+        ],
     )
 
 

@@ -88,31 +88,6 @@ _ADD = (
 )
 
 
-def add_audit_events(conn: Connection, events: list[dict[str, Any]]) -> None:
-    """Append audit rows (built by ``services.common.audit_event``) in one statement: hand-written SQL
-    on the driver (``store.db.run_many``), as every change writes them."""
-    run_many(
-        conn,
-        _ADD,
-        [
-            (
-                e["id"],
-                e["org_id"],
-                db_time(conn, e["created"]),
-                e["actor_id"],
-                e["category"],
-                e["action"],
-                e["target_type"],
-                e["target_id"],
-                e["target_name"],
-                e["tracking_id"],
-                db_json(e["data"]),
-            )
-            for e in events
-        ],
-    )
-
-
 @dataclass(frozen=True)
 class AuditBatch:
     """Events of one request that share all but their target (one action on many targets): built by
@@ -130,6 +105,8 @@ class AuditBatch:
 
 
 def add_audit_batch(conn: Connection, batch: AuditBatch) -> None:
+    """Append the batch's rows in one statement: hand-written SQL on the driver (``store.db.run_many``),
+    as every change writes them."""
     created = db_time(conn, batch.created)
     run_many(
         conn,
