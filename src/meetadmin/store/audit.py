@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import db_json, db_time, run_many
+from meetadmin.store.db import db_json, db_time, insert_rows
 from meetadmin.store.models import AuditEvent, Org, Person
 
 
@@ -84,8 +84,9 @@ def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
 
 _ADD = (
     "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
-    "target_id, target_name, tracking_id, data) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "target_id, target_name, tracking_id, data) VALUES"
 )
+_ROW = "(?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,13 @@ class AuditBatch:
 
 
 def add_audit_batch(conn: Connection, batch: AuditBatch) -> None:
-    """Append the batch's rows in one statement: hand-written SQL on the driver (``store.db.run_many``),
-    as every change writes them."""
+    """Append the batch's rows in one statement: hand-written SQL on the driver
+    (``store.db.insert_rows``), as every change writes them."""
     created = db_time(conn, batch.created)
-    run_many(
+    insert_rows(
         conn,
         _ADD,
+        _ROW,
         [
             (
                 event_id,

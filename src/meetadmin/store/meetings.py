@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_json, db_time, from_db_time, marks, run_many, run_sql
+from meetadmin.store.db import db_json, db_time, from_db_time, insert_rows, marks, run_sql
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ _SERIES = (
 # writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
 _LOCK_SERIES = "SELECT id FROM meeting_series WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE"
 _SET_HOST = "UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})"
-_ADD_NOTICE = (
-    "INSERT INTO notices (org_id, kind, recipient, subject, payload, created, sent_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, NULL)"
-)
+_ADD_NOTICE = "INSERT INTO notices (org_id, kind, recipient, subject, payload, created, sent_at) VALUES"
+_NOTICE_ROW = "(?, ?, ?, ?, ?, ?, NULL)"
 
 
 def series_for_reassign(
@@ -86,9 +84,10 @@ def set_host(conn: Connection, series_ids: list[str], host_key: int, now: dateti
 
 def add_notices(conn: Connection, notices: list[dict[str, Any]]) -> None:
     """Queue notices (``org_id``, ``kind``, ``recipient``, ``subject``, ``payload``, ``created``)."""
-    run_many(
+    insert_rows(
         conn,
         _ADD_NOTICE,
+        _NOTICE_ROW,
         [
             (
                 n["org_id"],

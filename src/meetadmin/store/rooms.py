@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import db_time, from_db_time, marks, run_many, run_sql
+from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
 
@@ -165,10 +165,11 @@ def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
 
 def add_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
     """New active rooms ``(person_key, room_id, room_key)``."""
-    run_many(
+    insert_rows(
         conn,
         "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active, released_at, "
-        "reserved_until) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
+        "reserved_until) VALUES",
+        "(?, ?, ?, ?, ?, NULL, NULL)",
         [(site_id, pk, room, key, True) for pk, room, key in rooms],
     )
 
