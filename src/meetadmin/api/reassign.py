@@ -67,17 +67,6 @@ def work(
     )
 
 
-def run(
-    units: Units,
-    principal: Principal,
-    site_url: str | None,
-    body: ReassignMeetingRequest,
-    tracking_id: str,
-    apply: bool,
-) -> ReassignOutcome:
-    return work(units, principal, site_url, check(principal, body), tracking_id, apply)
-
-
 def answer(outcome: ReassignOutcome) -> Response:
     """204 when every meeting moved (or already had this host), else 207 with one item per meeting."""
     if outcome.all_ok:
@@ -102,7 +91,8 @@ async def reassign_host(
     require_admin(principal, REASSIGN)
 
     def handle(given: Units) -> Response:
-        return answer(run(given, principal, site_url, body, tracking_id_of(request), apply=True))
+        checked = check(principal, body)
+        return answer(work(given, principal, site_url, checked, tracking_id_of(request), apply=True))
 
     def canonical() -> dict[str, Any]:
         return {"siteUrl": site_url, "body": body.model_dump()}
@@ -123,7 +113,8 @@ async def reassign_host_preview(
     principal: Annotated[Principal, Depends(authenticate)],
     site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
 ) -> Response:
+    checked = check(principal, body)
     outcome = await run_db(
-        request, run, units(request), principal, site_url, body, tracking_id_of(request), False
+        request, work, units(request), principal, site_url, checked, tracking_id_of(request), False
     )
     return json_response({"items": [item_json(i) for i in outcome.items]})
