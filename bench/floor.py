@@ -6,12 +6,12 @@ A raw ASGI app under uvicorn (httptools, uvloop) with raw ``sqlite3`` on the ben
 and full sync, one thread, no framework, no checks beyond the rules: a bearer token looked up once,
 the new host's privilege, the series read, the host changed, an audit row per moved series; for
 personal rooms, the people read, a new ID per person (the site's rule), the old ID released and an
-audit row each (old and new ID). SQLite is tuned as meetadmin tunes it
-(journals in memory, a 32 MiB page cache, a checkpoint every 4,000 pages) and audit rows are keyed by
-time-ordered IDs as meetadmin's are: random ones would scatter 100 inserts a request over the audit
-table's key index, a cost no sane implementation pays. It
-prints requests/s under load (16 connections) and p50 unloaded, like ``run.py``, so that
-meetadmin's figures can be read against what this machine does on the same day.
+audit row each (old and new ID). SQLite is tuned as meetadmin tunes it (journals in memory, a 32 MiB
+page cache, a checkpoint every 4,000 pages), and audit rows are keyed by time-ordered IDs as
+meetadmin's are: random ones would scatter 100 inserts a request over the audit table's key index, a
+cost no sane implementation pays. It prints requests/s under load (16 connections) and p50 unloaded,
+like ``run.py``, so that meetadmin's figures can be read against what this machine does on the same
+day.
 """
 
 from __future__ import annotations
