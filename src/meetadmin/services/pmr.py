@@ -287,7 +287,7 @@ def _plan(
         key = room_key(target)
         row = by_key.get(key)
         mine = current.get(person.key)
-        if row is not None and not _free_for(row, person.key, now):
+        if not _free_for(row, person.key, now):
             problems.append(Problem(n, rules.ROOM_ID_IN_USE))
             continue
         if mine is not None and mine.room_key == key:
