@@ -324,6 +324,10 @@ def test_generation_skips_taken_reserved_and_repeated_ids(
     marcus_old = next(row[2] for row in room_rows(engine) if row[0] == MARCUS_EMAIL and not row[3])
     values = iter(
         [
+            # the quick path's draw: John's is free, mconly's held by Marcus, so all of it is undone ...
+            "prABCD00000009",
+            "prABCD00000002",
+            # ... and the general path draws again
             JOHN_ROOM,  # John's own current ID: not a refresh (john)
             "prABCD00000002",  # held by Marcus (mconly)
             "prABCD00000003",  # john: ok
@@ -340,6 +344,40 @@ def test_generation_skips_taken_reserved_and_repeated_ids(
         "prABCD00000003",
         "prABCD00000004",
     ]
+    assert next(values, None) is None  # every draw was used: the quick one, then the general ones
+    assert "prABCD00000009" not in {row[2] for row in room_rows(engine)}
+    assert {(e.target_name, e.data["newPersonalMeetingRoomId"]) for e in audit(engine)} == {
+        (MARCUS_EMAIL, "prABCD00000002"),  # the explicit change above
+        (JOHN_EMAIL, "prABCD00000003"),
+        ("mconly@example.com", "prABCD00000004"),
+    }
+
+
+def test_a_generated_refresh_quarantines_and_audits_the_old_ids(
+    client: TestClient, engine: Engine, world: Any
+) -> None:
+    before = active_rooms(engine)
+    r = refresh(client, [{"email": e, "systemGenerated": True} for e in (MARCUS_EMAIL, JOHN_EMAIL)])
+    assert r.status_code == 200, r.text
+    new = {i["email"]: i["personalMeetingRoomId"] for i in r.json()["personalMeetingRoomIds"]}
+    assert active_rooms(engine)[JOHN_EMAIL] == new[JOHN_EMAIL]
+    old = [row for row in room_rows(engine) if row[2] in (before[JOHN_EMAIL], before[MARCUS_EMAIL])]
+    assert len(old) == 2
+    for row in old:
+        assert row[3] is False and row[4] is not None
+        assert row[5] - row[4] == timedelta(days=90)  # the site's quarantine
+    events = audit(engine)
+    assert {
+        (e.target_name, e.data["oldPersonalMeetingRoomId"], e.data["newPersonalMeetingRoomId"])
+        for e in events
+    } == {
+        (MARCUS_EMAIL, before[MARCUS_EMAIL], new[MARCUS_EMAIL]),
+        (JOHN_EMAIL, before[JOHN_EMAIL], new[JOHN_EMAIL]),
+    }
+    assert len(events) == 2
+    assert all(e.data["systemGenerated"] is True and e.tracking_id == r.headers["trackingid"] for e in events)
+    errors = refused(refresh(client, [{"email": MARCUS_EMAIL, "personalMeetingRoomId": before[JOHN_EMAIL]}]))
+    assert [e["description"] for e in errors] == [ROOM_ID_IN_USE]
 
 
 def test_generation_may_take_an_id_whose_quarantine_ran_out(

@@ -153,6 +153,39 @@ def release_rooms(conn: Connection, row_ids: list[int], now: datetime, reserved_
         )
 
 
+def release_active(
+    conn: Connection, site_id: int, person_keys: list[int], now: datetime, reserved_until: datetime
+) -> dict[int, str]:
+    """Quarantine the rooms these people hold on the site now; the IDs given up, by person."""
+    if not person_keys:
+        return {}
+    rows = run_sql(
+        conn,
+        "UPDATE personal_room_ids SET active = ?, released_at = ?, reserved_until = ? "
+        f"WHERE site_id = ? AND person_id IN ({marks(len(person_keys))}) AND active "
+        "RETURNING person_id, room_id",
+        [False, db_time(conn, now), db_time(conn, reserved_until), site_id, *person_keys],
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+def add_free_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> set[int]:
+    """New active rooms ``(person_key, room_id, room_key)`` where the key is free; the people who got
+    theirs. A key already on the site (held, reserved, or just given up) is skipped, not an error."""
+    got: set[int] = set()
+    for start in range(0, len(rooms), 100):
+        chunk = rooms[start : start + 100]
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+        rows = run_sql(
+            conn,
+            "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active) "
+            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING person_id",
+            [v for pk, room, key in chunk for v in (site_id, pk, room, key, True)],
+        )
+        got.update(int(r[0]) for r in rows)
+    return got
+
+
 def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     """Make rows ``(id, room_id)`` the active room of their owner again (spelling as now given)."""
     run_many(
