@@ -253,7 +253,7 @@ def _generate_quickly(
         with savepoint(conn):
             old = release_active(conn, site.id, sorted(p.key for p in chosen), now, until)
             new = sorted(zip([p.key for p in chosen], drawn, keys, strict=True), key=lambda r: r[2])
-            if len(add_free_rooms(conn, site.id, new)) != len(chosen):
+            if add_free_rooms(conn, site.id, new) != len(chosen):
                 raise _Taken
             changes = [(p, old.get(p.key), d) for p, d in zip(chosen, drawn, strict=True)]
             _audit(conn, caller, site, changes, now, tracking_id, generated=True)

@@ -220,11 +220,26 @@ def _announce(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) 
 def run_sql(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """Run one statement of hand-written SQL on the driver; the rows it returns, if any. Driver errors
     come out as SQLAlchemy's (``IntegrityError`` and so on), as from ``Connection.execute``."""
+    rows: list[Any] = _run(conn, sql, params, count=False)
+    return rows
+
+
+def run_count(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
+    """Run one statement that changes rows; how many it changed (``ON CONFLICT DO NOTHING`` skips
+    are not counted). Cheaper than ``RETURNING`` when the count is all that matters: each row returned
+    is a step of its own, and on SQLite every step lets go of Python's lock and takes it back."""
+    count: int = _run(conn, sql, params, count=True)
+    return count
+
+
+def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, params, False)
     try:
         cursor.execute(sql, params)
+        if count:
+            return cursor.rowcount
         return list(cursor.fetchall()) if cursor.description else []
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
+from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_count, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
 
@@ -169,21 +169,19 @@ def release_active(
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def add_free_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> set[int]:
-    """New active rooms ``(person_key, room_id, room_key)`` where the key is free; the people who got
-    theirs. A key already on the site (held, reserved, or just given up) is skipped, not an error."""
-    got: set[int] = set()
+def add_free_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> int:
+    """New active rooms ``(person_key, room_id, room_key)`` where the key is free; how many were added.
+    A key already on the site (held, reserved, or just given up) is skipped, not an error."""
+    added = 0
     for start in range(0, len(rooms), 100):
         chunk = rooms[start : start + 100]
-        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
-        rows = run_sql(
+        added += run_count(
             conn,
             "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active) "
-            f"VALUES {values} ON CONFLICT DO NOTHING RETURNING person_id",
+            f"VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))} ON CONFLICT DO NOTHING",
             [v for pk, room, key in chunk for v in (site_id, pk, room, key, True)],
         )
-        got.update(int(r[0]) for r in rows)
-    return got
+    return added
 
 
 def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
