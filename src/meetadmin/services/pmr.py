@@ -28,7 +28,6 @@ from meetadmin.store.rooms import (
     RoomRow,
     RoomSettings,
     active_room_id,
-    add_free_rooms,
     add_rooms,
     delete_rooms,
     lock_people,
@@ -255,7 +254,7 @@ def _refresh_quickly(
         with savepoint(conn):
             old = release_active(conn, site.id, sorted(p.key for p in people), now, until)
             new = sorted(zip([p.key for p in people], ids, keys, strict=True), key=lambda r: r[2])
-            if add_free_rooms(conn, site.id, new) != len(people):
+            if add_rooms(conn, site.id, new, if_free=True) != len(people):
                 raise _Taken
             changes = [(p, old.get(p.key), i) for p, i in zip(people, ids, strict=True)]
             _audit(conn, caller, site, changes, now, tracking_id, generated)

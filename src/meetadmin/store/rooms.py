@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_count, run_many, run_sql
+from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
 
@@ -169,21 +169,6 @@ def release_active(
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def add_free_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> int:
-    """New active rooms ``(person_key, room_id, room_key)`` where the key is free; how many were added.
-    A key already on the site (held, reserved, or just given up) is skipped, not an error."""
-    added = 0
-    for start in range(0, len(rooms), 100):
-        chunk = rooms[start : start + 100]
-        added += run_count(
-            conn,
-            "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active) "
-            f"VALUES {', '.join(['(?, ?, ?, ?, ?)'] * len(chunk))} ON CONFLICT DO NOTHING",
-            [v for pk, room, key in chunk for v in (site_id, pk, room, key, True)],
-        )
-    return added
-
-
 def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     """Make rows ``(id, room_id)`` the active room of their owner again (spelling as now given)."""
     run_many(
@@ -194,14 +179,18 @@ def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     )
 
 
-def add_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
-    """New active rooms ``(person_key, room_id, room_key)``."""
-    insert_rows(
+def add_rooms(
+    conn: Connection, site_id: int, rooms: list[tuple[int, str, str]], if_free: bool = False
+) -> int:
+    """New active rooms ``(person_key, room_id, room_key)``; how many were added. With ``if_free``, a
+    key already on the site (held, reserved, or just given up) is skipped, not an error."""
+    return insert_rows(
         conn,
         "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active, released_at, "
         "reserved_until) VALUES",
         "(?, ?, ?, ?, ?, NULL, NULL)",
         [(site_id, pk, room, key, True) for pk, room, key in rooms],
+        tail="ON CONFLICT DO NOTHING" if if_free else "",
     )
 
 
