@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
-from meetadmin.store.db import Units, make_engine
+from meetadmin.store.db import make_engine
 from meetadmin.store.group_commit import GroupCommit
 from meetadmin.store.models import Notice
 from tests.conftest import load_world
@@ -31,25 +31,24 @@ def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def notice(n: int, fail: bool = False, gate: threading.Event | None = None) -> Callable[[Units], int]:
+def notice(n: int, fail: bool = False, gate: threading.Event | None = None) -> Callable[[Connection], int]:
     """A unit of work that queues notice ``r<n>`` (and then fails, or first waits, if asked)."""
 
-    def work(units: Units) -> int:
-        with units.begin(write=True) as conn:
-            if gate is not None:
-                assert gate.wait(10)
-            conn.execute(
-                insert(Notice).values(
-                    org_id="example",
-                    kind="test",
-                    recipient=f"r{n}",
-                    subject="",
-                    payload={},
-                    created=datetime.now(),
-                )
+    def work(conn: Connection) -> int:
+        if gate is not None:
+            assert gate.wait(10)
+        conn.execute(
+            insert(Notice).values(
+                org_id="example",
+                kind="test",
+                recipient=f"r{n}",
+                subject="",
+                payload={},
+                created=datetime.now(),
             )
-            if fail:
-                raise RuntimeError(f"unit {n} failed")
+        )
+        if fail:
+            raise RuntimeError(f"unit {n} failed")
         return n
 
     return work
@@ -87,8 +86,8 @@ def test_a_unit_that_fails_after_its_own_transaction_leaves_nothing(sqlite_engin
     its inner transaction finished must not keep that transaction's changes."""
     group = GroupCommit(sqlite_engine)
 
-    def committed_then_failed(units: Units) -> int:
-        notice(7)(units)
+    def committed_then_failed(conn: Connection) -> int:
+        notice(7)(conn)
         raise ValueError("answering failed")
 
     try:

@@ -19,7 +19,7 @@ from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
-from meetadmin.store.group_commit import GroupCommit
+from meetadmin.store.writer import Writer
 
 # session_types before meetings: /meetings/sessionTypes must win over /meetings/{meetingId}.
 ROUTERS = [
@@ -42,8 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if group_commit is not None:
-            group_commit.close()
+        writer.close()
         if owned:
             engine.dispose()
 
@@ -60,8 +59,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.sessions = make_sessionmaker(engine)
     app.state.units = Units(engine)
     app.state.inline_db = engine.dialect.name == "sqlite"
-    group_commit = GroupCommit(engine) if app.state.inline_db and settings.fast_lane else None
-    app.state.group_commit = group_commit
+    writer = Writer(engine, group_commit=settings.fast_lane)
+    app.state.writer = writer
+    app.state.group_commit = writer.group
     app.state.settings = settings
     app.state.token_cache = TokenCache()
     install_error_handlers(app)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from meetadmin.errors import UnsupportedMediaType
 from meetadmin.store.db import Units
+from meetadmin.store.writer import Writer
 
 T = TypeVar("T")
 
@@ -27,6 +28,13 @@ async def run_db(request: Request, work: Callable[..., T], *args: Any) -> T:
     if request.app.state.inline_db:
         return work(*args)
     return await run_in_threadpool(work, *args)
+
+
+def writer(request: Request) -> Writer:
+    """The one way to run database work: ``await writer(request).write(work)`` / ``.read(work)``, where
+    ``work`` is a function of a ``Connection`` already in a transaction (see ``store/writer.py``)."""
+    found: Writer = request.app.state.writer
+    return found
 
 
 def units(request: Request) -> Units:

@@ -163,7 +163,7 @@ async def _answer(scope: Scope, lane: Lane, checked: Any) -> Response | None:
 
     try:
         if state.group_commit is not None:  # SQLite: committed together with whatever else is waiting
-            outcome = await state.group_commit.run(work)
+            outcome = await state.group_commit.run(lambda conn: work(Units.within(conn)))
         else:
             outcome = await run_in_threadpool(work, state.units)
     except Exception:

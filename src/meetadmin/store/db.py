@@ -154,6 +154,18 @@ class Units:
                 yield conn
 
 
+@contextmanager
+def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
+    """One transaction on a connection of its own: committed when the block succeeds, rolled back on any
+    exception. Used by ``store.writer.Writer`` (the one way to run database work), not by services."""
+    lock = _SQLITE_WRITE_LOCKS.get(engine) if write else None
+    with lock or nullcontext(), engine.connect() as conn:
+        if write:
+            conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn
+
+
 _SAVEPOINTS = itertools.count(1)
 
 

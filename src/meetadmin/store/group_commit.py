@@ -11,7 +11,7 @@ in a savepoint of its own, and commits them together:
 * nobody hears of a change before the commit that makes it durable, and when that commit fails every
   unit of the group gets the error (nothing of the group is kept).
 
-Used by the fast lane (``api/fast_lane.py``) on SQLite; PostgreSQL runs concurrent transactions itself.
+Used by ``store.writer.Writer`` for every write on SQLite; PostgreSQL runs concurrent transactions itself.
 """
 
 from __future__ import annotations
@@ -21,14 +21,18 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-from meetadmin.store.db import Units, savepoint
+from meetadmin.store.db import begin, savepoint
+
+if TYPE_CHECKING:
+    from meetadmin.store.writer import Retry
 
 T = TypeVar("T")
-Job = tuple[Callable[[Units], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+Job = tuple[Callable[[Connection], Any], "Retry | None", asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 
 
 class GroupCommit:
@@ -40,12 +44,13 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    async def run(self, work: Callable[[Units], T]) -> T:
-        """Run ``work`` (which opens its transactions from the units it is given) in the next group."""
+    async def run(self, work: Callable[[Connection], T], retry: Retry | None = None) -> T:
+        """Run ``work`` (a function of the group's connection) in the next group; with ``retry``, again
+        in a fresh savepoint when it loses a race."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._ensure_thread()
-        self._queue.put((work, loop, future))
+        self._queue.put((work, retry, loop, future))
         return await future
 
     def close(self) -> None:
@@ -76,20 +81,17 @@ class GroupCommit:
                     self._queue.put(None)  # stop after this group
                     break
                 jobs.append(more)
-            for (_work, loop, future), outcome in zip(jobs, self._commit(jobs), strict=True):
+            for (_work, _retry, loop, future), outcome in zip(jobs, self._commit(jobs), strict=True):
                 with contextlib.suppress(RuntimeError):  # that request's event loop has closed: nobody waits
                     loop.call_soon_threadsafe(_settle, future, outcome)
 
     def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with Units(self.engine).begin(write=True) as conn:
-                within = Units.within(conn)
-                for work, _loop, _future in jobs:
+            with begin(self.engine, write=True) as conn:
+                for work, retry, _loop, _future in jobs:
                     try:
-                        with savepoint(conn):  # the unit's own savepoint: all of it, or none
-                            result = work(within)
-                        outcomes.append((True, result))
+                        outcomes.append((True, _run_unit(conn, work, retry)))
                     except Exception as exc:  # rolled back to its savepoint; the group goes on
                         outcomes.append((False, exc))
         except BaseException as exc:  # the commit failed: nothing of the group was kept
@@ -97,6 +99,21 @@ class GroupCommit:
         finally:
             self.groups += 1
         return outcomes
+
+
+def _run_unit(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
+    """One unit in a savepoint of its own: all of it, or none (again from the start if it lost a race
+    and may retry)."""
+    attempts = retry.attempts if retry else 1
+    for _attempt in range(attempts):
+        try:
+            with savepoint(conn):
+                return work(conn)
+        except DBAPIError as exc:
+            if retry is None or not retry.retryable(exc):
+                raise
+    assert retry is not None
+    raise retry.give_up()
 
 
 def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
