@@ -17,6 +17,7 @@ from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
+from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
 from meetadmin.store.writer import Writer
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
+    app.include_router(control_router())
 
     @app.get("/health", include_in_schema=False)
     def health() -> object:

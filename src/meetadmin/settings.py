@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # Answer successful reassignments and personal room refreshes without FastAPI's per-request
     # machinery (api/fast_lane.py); anything else always goes through the routes.
     fast_lane: bool = True
+    # The sandbox's control plane (/_meetadmin): the bearer token it answers to; none, no control plane.
+    control_token: str | None = None
 
 
 @lru_cache(maxsize=1)
