@@ -22,10 +22,11 @@ from fastapi.testclient import TestClient
 
 from meetadmin.app import create_app
 from meetadmin.settings import Settings
-from meetadmin.store.db import make_engine, make_sessionmaker, transaction
+from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
+from meetadmin.store.writer import Writer
 
 SITE = "list.webex.com"
 RULES = ["FREQ=WEEKLY;COUNT=26", "FREQ=DAILY;COUNT=30", "FREQ=WEEKLY", "FREQ=MONTHLY;COUNT=12"]
@@ -93,7 +94,7 @@ def main(argv: list[str]) -> None:
     engine = make_engine(url)
     upgrade(engine)
     started = time.perf_counter()
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         load_documents(session, [("bench", FixtureDoc.model_validate(build(args.series, args.hosts)))])
     print(f"loaded {args.series} series in {time.perf_counter() - started:.1f}s")
     client = TestClient(create_app(Settings(database_url=url), engine=engine))

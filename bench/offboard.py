@@ -27,11 +27,12 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from meetadmin.store.db import make_engine, make_sessionmaker, transaction
+from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
 from meetadmin.store.models import MeetingSeries, Person
+from meetadmin.store.writer import Writer
 
 SITE = "bench.webex.com"
 OLD = "alice@bench.example"
@@ -158,7 +159,7 @@ def main() -> None:
     started = time.perf_counter()
     engine = make_engine(url)
     upgrade(engine)
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         load_documents(session, [("bench", FixtureDoc.model_validate(world(args.series, args.recurrence)))])
     engine.dispose()
     print(f"built {args.series} series for {OLD} in {time.perf_counter() - started:.1f} s ({url})")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from meetadmin.store.db import make_engine, make_sessionmaker, transaction
+from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
+from meetadmin.store.writer import Writer
 
 SITE = "bench.webex.com"
 TOKEN = "bench-admin-token"
@@ -81,6 +82,6 @@ def create(url: str, series: int, people: int) -> None:
     engine = make_engine(url)
     upgrade(engine)
     doc = FixtureDoc.model_validate(build(series, people))
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         load_documents(session, [("bench", doc)])
     engine.dispose()

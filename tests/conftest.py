@@ -21,10 +21,11 @@ from sqlalchemy.engine import make_url
 
 from meetadmin.app import create_app
 from meetadmin.settings import Settings
-from meetadmin.store.db import make_engine, make_sessionmaker, normalise_url, transaction
+from meetadmin.store.db import make_engine, normalise_url
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
+from meetadmin.store.writer import Writer
 from tests import conformance
 from tests.conformance import (  # noqa: F401  (pytest hooks: conformance counts in the summary)
     pytest_sessionfinish,
@@ -108,7 +109,7 @@ def client(app: Any) -> Iterator[TestClient]:
 def load_world(engine: Engine, *docs: dict[str, Any]) -> None:
     """Load fixture documents (dicts in the fixture format) into the test database."""
     parsed = [(f"world{i}", FixtureDoc.model_validate(doc)) for i, doc in enumerate(docs)]
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         load_documents(session, parsed)
 
 

@@ -11,9 +11,9 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from meetadmin.domain.pmr import is_valid_room_id
-from meetadmin.store.db import make_sessionmaker, transaction
 from meetadmin.store.fixtures import FixtureError, load_files
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Org, Person, PersonalRoomId
+from meetadmin.store.writer import Writer
 from tests.worlds import example_world, other_world
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "meetadmin" / "demo" / "demo-org.yaml"
@@ -26,7 +26,7 @@ def write(tmp_path: Path, name: str, doc: Any) -> Path:
 
 
 def load(engine: Engine, *paths: Path, on_existing: Any = "error") -> Any:
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         return load_files(session, list(paths), on_existing)
 
 

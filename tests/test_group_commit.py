@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from meetadmin.store.db import make_engine
 from meetadmin.store.group_commit import GroupCommit
@@ -117,3 +118,74 @@ def test_every_connection_is_durable_and_keeps_its_journals_in_memory(sqlite_eng
         "foreign_keys": 1,
         "wal_autocheckpoint": 4000,
     }
+
+
+def test_a_writer_thread_that_died_is_started_again(sqlite_engine: Engine) -> None:
+    group = GroupCommit(sqlite_engine)
+    try:
+        assert asyncio.run(group.run(notice(1))) == 1
+        first = group._thread
+        assert first is not None
+        group._queue.put(None)  # the thread stops as if it had died; the group still holds it
+        first.join(timeout=10)
+        assert not first.is_alive()
+        assert asyncio.run(group.run(notice(2))) == 2
+        assert group._thread is not None and group._thread is not first and group._thread.is_alive()
+    finally:
+        group.close()
+    assert recipients(sqlite_engine) == {"r1", "r2"}
+
+
+def test_a_request_whose_event_loop_closed_does_not_stop_the_writer(sqlite_engine: Engine) -> None:
+    """The client went away and its event loop closed while its unit was in a group: the unit's change
+    stands (it was committed), nobody is told, and the writer goes on serving others."""
+    group = GroupCommit(sqlite_engine)
+    gate = threading.Event()
+    try:
+        with pytest.raises(TimeoutError):
+            asyncio.run(asyncio.wait_for(group.run(notice(1, gate=gate)), 0.2))
+        gate.set()  # the unit finishes after its loop has closed: settling it fails, quietly
+        assert asyncio.run(group.run(notice(2))) == 2
+        assert group._thread is not None and group._thread.is_alive()
+    finally:
+        group.close()
+    assert recipients(sqlite_engine) == {"r1", "r2"}
+
+
+def test_a_failed_commit_fails_every_unit_of_the_group(sqlite_engine: Engine) -> None:
+    """Each unit's statements and savepoint succeed, but the group's COMMIT fails (a deferred foreign
+    key is checked only then): every unit gets the error and nothing of the group is kept."""
+    group = GroupCommit(sqlite_engine)
+    gate = threading.Event()
+
+    def dangling(conn: Connection) -> int:
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        conn.execute(
+            insert(Notice).values(
+                org_id="no-such-org",
+                kind="test",
+                recipient="r9",
+                subject="",
+                payload={},
+                created=datetime.now(),
+            )
+        )
+        return 9
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(group.run(notice(1, gate=gate)))
+        await asyncio.sleep(0.1)  # unit 1 holds the writer; the next three form one group
+        rest = [asyncio.ensure_future(group.run(w)) for w in (notice(2), dangling, notice(3))]
+        await asyncio.sleep(0.1)
+        gate.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    try:
+        results = asyncio.run(scenario())
+        assert results[0] == 1
+        assert all(isinstance(r, IntegrityError) for r in results[1:]), results
+        assert len({id(r) for r in results[1:]}) == 1  # the one failure of the group's commit
+        assert asyncio.run(group.run(notice(4))) == 4  # the next group commits as usual
+    finally:
+        group.close()
+    assert recipients(sqlite_engine) == {"r1", "r4"}

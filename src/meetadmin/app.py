@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,17 +15,20 @@ from meetadmin.api import audit, meetings, people, preferences, reassign, sessio
 from meetadmin.api.auth import TokenCache
 from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
-from meetadmin.api.fast_lane import FastLane
+from meetadmin.api.fast_path import FastPath
+from meetadmin.api.gate import Gate
+from meetadmin.api.operations import Operation, operations_router
 from meetadmin.api.responses import json_response
-from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
-from meetadmin.store.db import Units, make_engine, make_sessionmaker
+from meetadmin.store.db import make_engine, make_sessionmaker
 from meetadmin.store.writer import Writer
+
+# Operations declared once (api/operations.py): each gives a route and is served by the fast path.
+OPERATIONS: list[Operation] = [*reassign.OPERATIONS, *preferences.OPERATIONS]
 
 # session_types before meetings: /meetings/sessionTypes must win over /meetings/{meetingId}.
 ROUTERS = [
-    reassign.router,
     session_types.router,
     meetings.router,
     sites.router,
@@ -34,8 +38,11 @@ ROUTERS = [
 ]
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the app. The database must already be at the latest migration (``serve`` sees to it)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, extra: list[Operation] | None = None
+) -> FastAPI:
+    """Build the app. The database must already be at the latest migration (``serve`` sees to it).
+    ``extra`` operations are served beside Webex's (tests declare their own)."""
     settings = settings or get_settings()
     owned = engine is None
     engine = engine or make_engine(settings.database_url, settings.pool_size)
@@ -58,17 +65,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    app.state.units = Units(engine)
-    app.state.inline_db = engine.dialect.name == "sqlite"
-    writer = Writer(engine, group_commit=settings.fast_lane)
+    writer = Writer(engine)
     app.state.writer = writer
-    app.state.group_commit = writer.group
     app.state.settings = settings
     app.state.token_cache = TokenCache()
     install_error_handlers(app)
     install_docs(app)
-    app.add_middleware(FastLane)
-    app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
+    operations = OPERATIONS + (extra or [])
+    # Starlette: the last middleware added is the outermost. The gate comes first, then the fast path.
+    app.state.fast_path_counts = Counter()
+    app.add_middleware(
+        FastPath, operations=operations, counts=app.state.fast_path_counts, enabled=settings.fast_lane
+    )
+    json_operations = {(op.method, op.full_path) for op in operations}
+    app.add_middleware(Gate, max_body_bytes=settings.max_body_bytes, json_operations=json_operations)
+    app.include_router(operations_router(operations), prefix="/v1")
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
     app.include_router(control_router())

@@ -14,12 +14,13 @@ from sqlalchemy import select
 from meetadmin.client import commands as client_commands
 from meetadmin.demo import demo_document
 from meetadmin.settings import DEFAULT_DATABASE_URL
-from meetadmin.store.db import make_engine, make_sessionmaker, transaction
+from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import FixtureError, OnExisting, load_documents, load_files
 from meetadmin.store.migrate import upgrade
 from meetadmin.store.models import Person
 from meetadmin.store.tokens import add_token, new_token
+from meetadmin.store.writer import Writer
 
 app = typer.Typer(
     help="meetadmin: a self-hosted, Webex-compatible server for Webex Meetings admin operations.",
@@ -67,7 +68,7 @@ def prepare(database_url: str, fixtures: list[Path], on_existing: OnExisting) ->
     try:
         upgrade(engine)
         if fixtures:
-            with transaction(make_sessionmaker(engine), write=True) as session:
+            with Writer(engine).writing() as session:
                 results = load_files(session, fixtures, on_existing)
             for r in results:
                 if r.skipped:
@@ -145,7 +146,7 @@ def demo(
     engine = make_engine(url)
     try:
         upgrade(engine)
-        with transaction(make_sessionmaker(engine), write=True) as session:
+        with Writer(engine).writing() as session:
             [loaded] = load_documents(session, [("demo", FixtureDoc.model_validate(doc))])
     finally:
         engine.dispose()
@@ -171,7 +172,7 @@ def demo(
 def _create_token(url: str, email: str, scopes: list[str], label: str) -> str:
     engine = make_engine(url)
     try:
-        with transaction(make_sessionmaker(engine), write=True) as session:
+        with Writer(engine).writing() as session:
             key = session.scalar(select(Person.id).where(Person.email_key == email.strip().lower()))
             if key is None:
                 fail(f"no person with the email '{email}' is loaded")

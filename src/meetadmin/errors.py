@@ -19,7 +19,7 @@ Exception tree::
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ApiError(Exception):
@@ -31,10 +31,14 @@ class ApiError(Exception):
         *descriptions: str,
         message: str | None = None,
         headers: dict[str, str] | None = None,
+        entries: list[dict[str, Any]] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.descriptions = list(descriptions) or [self.message]
         self.headers = headers or {}
+        # ``errors[]`` entries with more than a description (each has one); rendered instead of
+        # ``descriptions`` when given.
+        self.entries = entries or []
         super().__init__(self.message)
 
 

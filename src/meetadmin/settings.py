@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     # Pool size per server process (PostgreSQL); SQLite uses one connection per thread.
     pool_size: int = 10
     # Answer successful reassignments and personal room refreshes without FastAPI's per-request
-    # machinery (api/fast_lane.py); anything else always goes through the routes.
+    # machinery (api/fast_path.py); anything else always goes through the routes.
     fast_lane: bool = True
     # The sandbox's control plane (/_meetadmin): the bearer token it answers to; none, no control plane.
     control_token: str | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from meetadmin.api.auth import AUDIT_READ, Principal, authenticate, require_admin
-from meetadmin.api.deps import sessions
+from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import whole_number
 from meetadmin.api.people import plain_json
 from meetadmin.domain.meeting_rules import RuleError, parse_instant
@@ -82,7 +82,7 @@ def _instant(name: str, value: str) -> Any:
 
 
 @router.get("/adminAudit/events", summary="List Admin Audit Events")
-def list_admin_audit_events(
+async def list_admin_audit_events(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     orgId: Annotated[str, Query(max_length=255)],
@@ -106,5 +106,5 @@ def list_admin_audit_events(
         offset=min(whole_number("offset", offset, 0, 0), 1_000_000),
         max=min(whole_number("max", max, 100, 1), MAX_EVENTS),
     )
-    rows = audit_events(sessions(request), principal, query)
+    rows = await writer(request).read(lambda conn: audit_events(conn, principal, query))
     return plain_json({"items": [event_json(r) for r in rows]})

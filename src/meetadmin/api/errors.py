@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from meetadmin.api.responses import json_response
+from meetadmin.api.gate import error_payload
+from meetadmin.api.responses import JSON_MEDIA_TYPE, json_response
 from meetadmin.api.tracking import tracking_id_of
 from meetadmin.errors import (
     ApiError,
@@ -35,8 +36,17 @@ def error_body(message: str, descriptions: list[str], tracking_id: str) -> dict[
 
 
 def error_response(request: Request, error: ApiError) -> Response:
-    body = error_body(error.message, error.descriptions, tracking_id_of(request))
-    return json_response(body, status_code=error.status, headers=error.headers)
+    return rendered_error(error, tracking_id_of(request))
+
+
+def rendered_error(error: ApiError, tracking_id: str) -> Response:
+    """The one rendering of an error a client caused, for the routes and the fast path alike."""
+    return Response(
+        content=error_payload(error, tracking_id),
+        status_code=error.status,
+        headers=error.headers,
+        media_type=JSON_MEDIA_TYPE,
+    )
 
 
 _HTTP_ERRORS: dict[int, type[ApiError]] = {

@@ -17,7 +17,7 @@ from meetadmin.api.auth import (
     acts_as_admin,
     authenticate,
 )
-from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.deps import sessions
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.api.meeting_shapes import instance_json, scheduled_json, series_json
 from meetadmin.api.meeting_wire import CreateMeetingRequest, create_command
@@ -157,7 +157,7 @@ def list_meetings_route(
     return json_response({"items": items}, headers=next_link(request, page.next))
 
 
-@router.post("/meetings", summary="Create a Meeting", dependencies=[Depends(require_json)])
+@router.post("/meetings", summary="Create a Meeting")
 def create_meeting_route(
     request: Request,
     body: CreateMeetingRequest,

@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from meetadmin.api.auth import ADMIN_PEOPLE_READ, Principal, authenticate, has_any
-from meetadmin.api.deps import sessions
+from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.domain.webex_ids import FULL_ADMIN_ROLE, licence_id, role_id
 from meetadmin.errors import BadRequest, Forbidden
@@ -78,7 +78,7 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 @router.get("/people", summary="List People")
-def list_people_route(
+async def list_people_route(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     email: Annotated[str | None, Query(max_length=320)] = None,
@@ -111,7 +111,7 @@ def list_people_route(
         max=size,
         after=after,
     )
-    page = find_people(sessions(request), principal, admin_view, query)
+    page = await writer(request).read(lambda conn: find_people(conn, principal, admin_view, query))
     enriched = admin_view and query.ids is None
     body = {"items": [person_json(p, enriched) for p in page.items], "notFoundIds": page.not_found}
     headers = next_link(request, {"after": page.next_after} if page.next_after is not None else None)
@@ -119,12 +119,12 @@ def list_people_route(
 
 
 @router.get("/people/{personId}", summary="Get Person Details")
-def get_person_route(
+async def get_person_route(
     request: Request,
     personId: str,
     principal: Annotated[Principal, Depends(authenticate)],
     callingData: Annotated[bool, Query()] = False,
 ) -> Response:
     wanted = principal.person_id if personId == "me" else personId  # GET /people/me, as SDKs use
-    person = get_person(sessions(request), principal, wanted)
+    person = await writer(request).read(lambda conn: get_person(conn, principal, wanted))
     return plain_json(person_json(person, _admin_view(principal)))

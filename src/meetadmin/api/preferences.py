@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from sqlalchemy import Connection
 
 from meetadmin.api.auth import (
     ADMIN_PREFERENCES_READ,
@@ -19,13 +20,13 @@ from meetadmin.api.auth import (
     authenticate,
     require_admin,
 )
-from meetadmin.api.deps import require_json, run_db, sessions
-from meetadmin.api.idempotency import IdempotencyKey, idempotent
+from meetadmin.api.deps import writer
+from meetadmin.api.operations import Headers, Operation
 from meetadmin.api.responses import json_response
-from meetadmin.api.tracking import tracking_id_of
 from meetadmin.domain.pmr import AUTO_LOCK_MINUTES, RoomIdRequest, host_pin_problem, room_link, sip_address
 from meetadmin.errors import BadRequest
 from meetadmin.services.pmr import (
+    REFRESH_RETRY,
     PersonalRoom,
     RefreshOutcome,
     RefreshRequest,
@@ -35,7 +36,6 @@ from meetadmin.services.pmr import (
     refresh_room_ids,
     update_personal_room,
 )
-from meetadmin.store.db import Units
 from meetadmin.store.rooms import RoomSettings
 
 router = APIRouter(tags=["Meeting Preferences"])
@@ -81,8 +81,13 @@ def _problem_json(problems: RoomIdProblems) -> list[dict[str, Any]]:
     return out
 
 
-def check(principal: Principal, body: BatchRefreshPMRID) -> RefreshRequest:
-    """What needs no database (raises ``RoomIdProblems`` for a request that can't be read as a whole)."""
+def _refused(problems: RoomIdProblems) -> BadRequest:
+    """A refused refresh in Webex's error shape, each entry naming its item."""
+    return BadRequest(message=problems.message, entries=_problem_json(problems))
+
+
+def _check(principal: Principal, _headers: Headers, body: BatchRefreshPMRID) -> RefreshRequest:
+    """What needs no database (a request that can't be read as a whole is refused here)."""
     require_admin(principal, REFRESH_PMR)
     if not body.siteUrl.strip():
         raise BadRequest("'siteUrl' is required: the site whose personal room IDs to refresh.")
@@ -90,10 +95,20 @@ def check(principal: Principal, body: BatchRefreshPMRID) -> RefreshRequest:
         RoomIdRequest(i.email, i.personId, i.systemGenerated, i.personalMeetingRoomId)
         for i in body.personalMeetingRoomIds
     ]
-    return check_refresh(principal, body.siteUrl, items)
+    try:
+        return check_refresh(principal, body.siteUrl, items)
+    except RoomIdProblems as problems:
+        raise _refused(problems) from None
 
 
-def answer(outcome: RefreshOutcome) -> Response:
+def _refresh(conn: Connection, request: RefreshRequest, tracking_id: str) -> RefreshOutcome:
+    try:
+        return refresh_room_ids(conn, request, tracking_id)
+    except RoomIdProblems as problems:
+        raise _refused(problems) from None
+
+
+def _answer(outcome: RefreshOutcome) -> Response:
     return json_response(
         {
             "siteUrl": outcome.site_url,
@@ -105,47 +120,20 @@ def answer(outcome: RefreshOutcome) -> Response:
     )
 
 
-def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, tracking_id: str) -> Response:
-    """Refresh the IDs (raises ``RoomIdProblems`` when the request is refused) and answer 200."""
-    return answer(refresh_room_ids(units, check(principal, body), tracking_id))
-
-
-@router.post(
-    "/admin/meetingPreferences/personalMeetingRoom/refreshId",
-    dependencies=[Depends(require_json)],
+REFRESH_ID = Operation(
+    name="refreshPersonalMeetingRoomId",
+    method="POST",
+    path="/admin/meetingPreferences/personalMeetingRoom/refreshId",
     summary="Batch Refresh Personal Meeting Room ID",
+    model=BatchRefreshPMRID,
+    check=_check,
+    work=_refresh,
+    answer=_answer,
+    idempotent=True,
+    retry=REFRESH_RETRY,
+    tags=("Meeting Preferences",),
 )
-async def batch_refresh_pmr_id(
-    request: Request,
-    body: BatchRefreshPMRID,
-    principal: Annotated[Principal, Depends(authenticate)],
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    require_admin(principal, REFRESH_PMR)  # before an Idempotency-Key could replay anything
-
-    def handle(given: Units) -> Response:
-        return refresh(given, principal, body, tracking_id_of(request))
-
-    try:
-        return await run_db(
-            request,
-            idempotent,
-            request,
-            principal,
-            idempotency_key,
-            "refreshPersonalMeetingRoomId",
-            body.model_dump,
-            handle,
-        )
-    except RoomIdProblems as problems:
-        return json_response(
-            {
-                "message": problems.message,
-                "errors": _problem_json(problems),
-                "trackingId": tracking_id_of(request),
-            },
-            status_code=400,
-        )
+OPERATIONS = [REFRESH_ID]
 
 
 class CoHost(BaseModel):
@@ -230,23 +218,24 @@ SiteUrl = Annotated[
 
 
 @router.get("/meetingPreferences/personalMeetingRoom", summary="Get Personal Meeting Room Options")
-def get_personal_meeting_room(
+async def get_personal_meeting_room(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     userEmail: UserEmail = None,
     siteUrl: SiteUrl = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_READ, USER_PREFERENCES_READ)
-    room = get_personal_room(sessions(request), principal, as_admin, userEmail, siteUrl)
+    room = await writer(request).read(
+        lambda conn: get_personal_room(conn, principal, as_admin, userEmail, siteUrl)
+    )
     return json_response(pmr_json(room))
 
 
 @router.put(
     "/meetingPreferences/personalMeetingRoom",
-    dependencies=[Depends(require_json)],
     summary="Update Personal Meeting Room Options",
 )
-def update_personal_meeting_room(
+async def update_personal_meeting_room(
     request: Request,
     body: UpdatePMR,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -255,5 +244,7 @@ def update_personal_meeting_room(
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_WRITE, USER_PREFERENCES_WRITE)
     settings = _settings(body)
-    room = update_personal_room(sessions(request), principal, as_admin, userEmail, siteUrl, settings)
+    room = await writer(request).write(
+        lambda conn: update_personal_room(conn, principal, as_admin, userEmail, siteUrl, settings)
+    )
     return json_response(pmr_json(room))

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Connection
 
-from meetadmin.api.auth import REASSIGN, Principal, authenticate, require_admin
-from meetadmin.api.deps import require_json, run_db, units
-from meetadmin.api.idempotency import IdempotencyKey, idempotent
+from meetadmin.api.auth import REASSIGN, Principal, require_admin
+from meetadmin.api.operations import Headers, Operation
 from meetadmin.api.responses import json_response
-from meetadmin.api.tracking import tracking_id_of
 from meetadmin.errors import BadRequest
 from meetadmin.services.reassign import ItemVerdict, ReassignOutcome, reassign_hosts
-from meetadmin.store.db import Units
-
-router = APIRouter(tags=["Meetings"])
 
 
 class ReassignMeetingRequest(BaseModel):
@@ -47,74 +43,70 @@ def item_json(item: ItemVerdict) -> dict[str, Any]:
     return out
 
 
-def check(principal: Principal, body: ReassignMeetingRequest) -> ReassignMeetingRequest:
+def _check(principal: Principal, headers: Headers, body: ReassignMeetingRequest) -> _Checked:
     """What needs no database: the caller may reassign, and the body makes sense."""
     require_admin(principal, REASSIGN)
-    return _checked(body)
+    return _Checked(principal, headers["siteUrl"], _checked(body))
 
 
-def work(
-    units: Units,
-    principal: Principal,
-    site_url: str | None,
-    body: ReassignMeetingRequest,
-    tracking_id: str,
-    apply: bool,
-) -> ReassignOutcome:
-    """The reassignment itself, on a ``check``ed body."""
+class _Checked(NamedTuple):
+    caller: Principal
+    site_url: str | None
+    body: ReassignMeetingRequest
+
+
+def _move(conn: Connection, checked: _Checked, tracking_id: str) -> ReassignOutcome:
     return reassign_hosts(
-        units, principal, site_url, body.hostEmail, body.meetingIds, tracking_id, apply=apply
+        conn, checked.caller, checked.site_url, checked.body.hostEmail, checked.body.meetingIds, tracking_id
     )
 
 
-def answer(outcome: ReassignOutcome) -> Response:
+def _preview(conn: Connection, checked: _Checked, tracking_id: str) -> ReassignOutcome:
+    caller, site_url, body = checked
+    return reassign_hosts(conn, caller, site_url, body.hostEmail, body.meetingIds, tracking_id, apply=False)
+
+
+def _answer(outcome: ReassignOutcome) -> Response:
     """204 when every meeting moved (or already had this host), else 207 with one item per meeting."""
     if outcome.all_ok:
         return Response(status_code=204)
     return json_response({"items": [item_json(i) for i in outcome.items]}, status_code=207)
 
 
-@router.post(
-    "/meetings/reassignHost",
+def _preview_answer(outcome: ReassignOutcome) -> Response:
+    return json_response({"items": [item_json(i) for i in outcome.items]})
+
+
+def _canonical(headers: Headers, body: ReassignMeetingRequest) -> Any:
+    return {"siteUrl": headers["siteUrl"], "body": body.model_dump()}
+
+
+REASSIGN_HOST = Operation(
+    name="reassignHost",
+    method="POST",
+    path="/meetings/reassignHost",
+    summary="Reassign Meetings to a New Host",
+    model=ReassignMeetingRequest,
+    reads=("siteUrl",),
+    check=_check,
+    work=_move,
+    answer=_answer,
+    idempotent=True,
+    canonical=_canonical,
     status_code=204,
     responses={204: {"description": "All meetings moved."}, 207: {"description": "Some or all failed."}},
-    dependencies=[Depends(require_json)],
-    summary="Reassign Meetings to a New Host",
 )
-async def reassign_host(
-    request: Request,
-    body: ReassignMeetingRequest,
-    principal: Annotated[Principal, Depends(authenticate)],
-    site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    require_admin(principal, REASSIGN)
-
-    def handle(given: Units) -> Response:
-        checked = check(principal, body)
-        return answer(work(given, principal, site_url, checked, tracking_id_of(request), apply=True))
-
-    def canonical() -> dict[str, Any]:
-        return {"siteUrl": site_url, "body": body.model_dump()}
-
-    return await run_db(
-        request, idempotent, request, principal, idempotency_key, "reassignHost", canonical, handle
-    )
-
-
-@router.post(
-    "/meetings/reassignHost/preview",
-    dependencies=[Depends(require_json)],
+PREVIEW = Operation(
+    name="reassignHostPreview",
+    method="POST",
+    path="/meetings/reassignHost/preview",
     summary="Preview a reassignment (meetadmin only): the verdict each meeting would get, nothing changed",
+    model=ReassignMeetingRequest,
+    reads=("siteUrl",),
+    check=_check,
+    work=_preview,
+    answer=_preview_answer,
+    write=False,
+    fast=False,
 )
-async def reassign_host_preview(
-    request: Request,
-    body: ReassignMeetingRequest,
-    principal: Annotated[Principal, Depends(authenticate)],
-    site_url: Annotated[str | None, Header(alias="siteUrl", max_length=255)] = None,
-) -> Response:
-    checked = check(principal, body)
-    outcome = await run_db(
-        request, work, units(request), principal, site_url, checked, tracking_id_of(request), False
-    )
-    return json_response({"items": [item_json(i) for i in outcome.items]})
+OPERATIONS = [REASSIGN_HOST, PREVIEW]

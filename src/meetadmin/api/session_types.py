@@ -23,7 +23,7 @@ from meetadmin.api.auth import (
     authenticate,
     require_admin,
 )
-from meetadmin.api.deps import require_json, sessions
+from meetadmin.api.deps import writer
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
 from meetadmin.errors import BadRequest, NotFound
@@ -60,18 +60,18 @@ def _host_json(t: SessionTypeRow) -> dict[str, Any]:
 
 
 @router.get("/admin/meeting/config/sessionTypes", summary="List Site Session Types")
-def list_site_session_types(
+async def list_site_session_types(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     siteUrl: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     require_admin(principal, ADMIN_CONFIG_READ)
-    site_url, types = list_site_types(sessions(request), principal, siteUrl)
+    site_url, types = await writer(request).read(lambda conn: list_site_types(conn, principal, siteUrl))
     return json_response({"items": [{**_type_json(t), "siteUrl": site_url} for t in types]})
 
 
 @router.get("/admin/meeting/userconfig/sessionTypes", summary="List User Session Type")
-def list_user_session_types(
+async def list_user_session_types(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     siteUrl: Annotated[str | None, Query(max_length=255)] = None,
@@ -79,7 +79,9 @@ def list_user_session_types(
     email: Annotated[str | None, Header(max_length=320)] = None,
 ) -> Response:
     require_admin(principal, ADMIN_CONFIG_READ)
-    users = list_user_types(sessions(request), principal, siteUrl, personId, email)
+    users = await writer(request).read(
+        lambda conn: list_user_types(conn, principal, siteUrl, personId, email)
+    )
     return json_response({"items": [_user_json(u) for u in users]})
 
 
@@ -95,9 +97,8 @@ class UpdateUserSessionType(BaseModel):
 @router.put(
     "/admin/meeting/userconfig/sessionTypes",
     summary="Update User Session Types",
-    dependencies=[Depends(require_json)],
 )
-def update_user_session_types(
+async def update_user_session_types(
     request: Request,
     body: UpdateUserSessionType,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -105,32 +106,29 @@ def update_user_session_types(
     require_admin(principal, ADMIN_CONFIG_WRITE)
     if not (body.personId and body.personId.strip()) and not (body.email and body.email.strip()):
         raise BadRequest("Name the user with 'personId' or 'email'.")
-    updated = update_user_types(
-        sessions(request),
-        principal,
-        body.siteUrl,
-        body.personId,
-        body.email,
-        body.sessionTypeIds,
-        tracking_id_of(request),
+    tid = tracking_id_of(request)
+    updated = await writer(request).write(
+        lambda conn: update_user_types(
+            conn, principal, body.siteUrl, body.personId, body.email, body.sessionTypeIds, tid
+        )
     )
     return json_response(_user_json(updated))
 
 
 @router.get("/meetings/sessionTypes", summary="List Meeting Session Types")
-def list_meeting_session_types(
+async def list_meeting_session_types(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     hostEmail: Annotated[str | None, Query(max_length=320)] = None,
     siteUrl: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ)
-    types = host_types(sessions(request), principal, as_admin, hostEmail, siteUrl)
+    types = await writer(request).read(lambda conn: host_types(conn, principal, as_admin, hostEmail, siteUrl))
     return json_response({"items": [_host_json(t) for t in types]})
 
 
 @router.get("/meetings/sessionTypes/{sessionTypeId}", summary="Get a Meeting Session Type")
-def get_meeting_session_type(
+async def get_meeting_session_type(
     request: Request,
     sessionTypeId: str,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -139,7 +137,7 @@ def get_meeting_session_type(
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ)
     wanted = _type_number(sessionTypeId)
-    types = host_types(sessions(request), principal, as_admin, hostEmail, siteUrl)
+    types = await writer(request).read(lambda conn: host_types(conn, principal, as_admin, hostEmail, siteUrl))
     found = next((t for t in types if t.id == wanted), None)
     if found is None:
         raise NotFound(f"The host holds no session type {wanted} on this site.")

@@ -13,7 +13,7 @@ from meetadmin.api.auth import (
     acts_as_admin,
     authenticate,
 )
-from meetadmin.api.deps import sessions
+from meetadmin.api.deps import writer
 from meetadmin.api.responses import json_response
 from meetadmin.services.sites import list_sites
 
@@ -21,12 +21,12 @@ router = APIRouter(tags=["Meeting Preferences"])
 
 
 @router.get("/meetingPreferences/sites", summary="Get Site List")
-def get_site_list(
+async def get_site_list(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     userEmail: Annotated[str | None, Query(max_length=320)] = None,
     siteUrl: Annotated[str | None, Query(max_length=255)] = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_READ, USER_PREFERENCES_READ)
-    sites = list_sites(sessions(request), principal, as_admin, userEmail, siteUrl)
+    sites = await writer(request).read(lambda conn: list_sites(conn, principal, as_admin, userEmail, siteUrl))
     return json_response({"sites": [{"siteUrl": url, "default": default} for url, default in sites]})

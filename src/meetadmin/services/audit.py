@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
 
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.store.audit import AuditRow, actor_key, list_events
-from meetadmin.store.db import transaction
 from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.writer import orm
 
 MAX_SPAN = timedelta(days=366)
 
@@ -26,14 +26,14 @@ class AuditQuery:
     max: int = 100
 
 
-def audit_events(sessions: sessionmaker[Session], caller: TokenOwner, query: AuditQuery) -> list[AuditRow]:
+def audit_events(conn: Connection, caller: TokenOwner, query: AuditQuery) -> list[AuditRow]:
     if query.org_webex_id != caller.org_webex_id:
         raise Forbidden("You may only list the audit events of your own organisation ('orgId').")
     if query.start > query.end:
         raise BadRequest("'from' must not be after 'to'.")
     if query.end - query.start > MAX_SPAN:
         raise BadRequest("'from' and 'to' may be at most one year apart.")
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         actor = None
         if query.actor_id is not None:
             actor = actor_key(session, caller.org_id, query.actor_id)

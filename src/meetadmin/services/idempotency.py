@@ -1,8 +1,8 @@
 """Idempotency-Key: a retried POST gets the first answer instead of doing the work twice.
 
-The key is claimed (a pending ``idempotency_records`` row) at the start of ONE transaction, the work runs
-inside that same transaction (its own units of work become savepoints), and the answer is
-written before the commit. So the work and its recorded answer commit together or not at all:
+The key is claimed (a pending ``idempotency_records`` row) at the start of the work's transaction, the
+work runs inside that same transaction, and the answer is written before the commit. So the work and
+its recorded answer commit together or not at all:
 
 * same caller + key + request within the TTL: the stored status and body, nothing done again;
 * same key with a different request (or another operation): 409;
@@ -20,12 +20,12 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from meetadmin.errors import Conflict
 from meetadmin.services.common import utcnow
-from meetadmin.store.db import Units
+from meetadmin.store.db import savepoint
 from meetadmin.store.idempotency import (
     PENDING,
     claim_key,
@@ -54,7 +54,7 @@ class IdempotencyClaim:
     ttl: timedelta
 
 
-Work = Callable[[Units], Answer]
+Work = Callable[[Connection], Answer]
 
 
 def request_hash(operation: str, request: Any) -> str:
@@ -63,21 +63,17 @@ def request_hash(operation: str, request: Any) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def run_once(engine: Engine, claim: IdempotencyClaim | None, work: Work) -> Answer:
-    """Run ``work`` (which opens its transactions from the units it is given) at most once per claim."""
-    units = Units(engine)
-    if claim is None:
-        return work(units)
-    with units.begin(write=True) as conn:
-        stored = _claim(conn, claim)
-        if stored is not None:
-            return stored
-        answer = work(Units.within(conn))
-        if 200 <= answer.status_code < 300:
-            record_answer(conn, claim.person_key, claim.key, answer.status_code, answer.body)
-        else:
-            forget_answer(conn, claim.person_key, claim.key)
-        return answer
+def run_once(conn: Connection, claim: IdempotencyClaim, work: Work) -> Answer:
+    """Run ``work`` in the transaction of ``conn`` at most once per claim; the stored answer otherwise."""
+    stored = _claim(conn, claim)
+    if stored is not None:
+        return stored
+    answer = work(conn)
+    if 200 <= answer.status_code < 300:
+        record_answer(conn, claim.person_key, claim.key, answer.status_code, answer.body)
+    else:
+        forget_answer(conn, claim.person_key, claim.key)
+    return answer
 
 
 def _claim(conn: Connection, claim: IdempotencyClaim) -> Answer | None:
@@ -87,7 +83,7 @@ def _claim(conn: Connection, claim: IdempotencyClaim) -> Answer | None:
     stored = find_answer(conn, claim.person_key, claim.key)
     if stored is None:
         try:
-            with conn.begin_nested():
+            with savepoint(conn):
                 claim_key(conn, claim.person_key, claim.key, claim.operation, claim.request_hash, now)
             return None
         except IntegrityError:

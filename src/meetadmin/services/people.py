@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
 
 from meetadmin.domain.webex_ids import FULL_ADMIN_ROLE, role_id
 from meetadmin.errors import BadRequest, NotFound
-from meetadmin.store.db import transaction
 from meetadmin.store.people import PersonRow, list_people, people_by_ids, person_by_id
 from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.writer import orm
 
 MAX_IDS = 85
 
@@ -32,9 +32,7 @@ class PeopleQuery:
     after: int | None = None
 
 
-def find_people(
-    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, query: PeopleQuery
-) -> PeoplePage:
+def find_people(conn: Connection, caller: TokenOwner, as_admin: bool, query: PeopleQuery) -> PeoplePage:
     """List People. Users must narrow by email, displayName or id; admins may list the organisation."""
     if not as_admin and not (query.email or query.display_name or query.ids):
         raise BadRequest("Give 'email', 'displayName' or 'id' (only admins may list the whole organisation).")
@@ -47,7 +45,7 @@ def find_people(
         if any(role not in (FULL_ADMIN_ROLE, role_id(FULL_ADMIN_ROLE)) for role in query.roles):
             return PeoplePage()
         admins_only = True
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         if query.ids is not None:
             wanted = list(dict.fromkeys(query.ids))
             found = people_by_ids(session, caller.org_id, wanted)
@@ -64,8 +62,8 @@ def find_people(
     return page
 
 
-def get_person(sessions: sessionmaker[Session], caller: TokenOwner, person_id: str) -> PersonRow:
-    with transaction(sessions) as session:
+def get_person(conn: Connection, caller: TokenOwner, person_id: str) -> PersonRow:
+    with orm(conn) as session:
         person = person_by_id(session, caller.org_id, person_id)
     if person is None:
         raise NotFound("The person is not found.")

@@ -14,15 +14,14 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from meetadmin.domain import pmr as rules
 from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
-from meetadmin.store.db import Units, savepoint, transaction
+from meetadmin.store.db import savepoint
 from meetadmin.store.rooms import (
     PersonOnSite,
     RoomRow,
@@ -44,10 +43,10 @@ from meetadmin.store.rooms import (
 )
 from meetadmin.store.sites import SiteRow, person_site_ids, site_by_url
 from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.writer import Retry, orm
 
 RACE_ATTEMPTS = 8
 GENERATE_ROUNDS = 40
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
 class RoomIdProblems(BadRequest):
@@ -83,12 +82,6 @@ class _Plan:
     changes: list[tuple[PersonOnSite, str | None, str]] = field(default_factory=list)
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
-
-
 @dataclass(frozen=True)
 class RefreshRequest:
     """A refresh whose items passed the checks that need no database (``check_refresh``)."""
@@ -107,20 +100,17 @@ def check_refresh(caller: TokenOwner, site_url: str, items: list[RoomIdRequest])
     return RefreshRequest(caller, site_url, items, shape)
 
 
-def refresh_room_ids(units: Units, request: RefreshRequest, tracking_id: str) -> RefreshOutcome:
-    """Give each person of the request a new personal room ID on the site, or change nothing."""
-    for _attempt in range(RACE_ATTEMPTS):
-        try:
-            with units.begin(write=True) as conn:
-                return _refresh(
-                    conn, request.caller, request.site_url, request.items, tracking_id, request.shape
-                )
-        except DBAPIError as exc:
-            if not _retryable(exc):
-                raise
-    raise Conflict(
-        "Other requests kept changing the same personal room IDs at the same time; send the request again."
-    )
+# A refresh that loses a race (a unique violation or deadlock on PostgreSQL) is done again from the start.
+REFRESH_RETRY = Retry(
+    RACE_ATTEMPTS,
+    "Other requests kept changing the same personal room IDs at the same time; send the request again.",
+)
+
+
+def refresh_room_ids(conn: Connection, request: RefreshRequest, tracking_id: str) -> RefreshOutcome:
+    """Give each person of the request a new personal room ID on the site, or change nothing (run it
+    with ``REFRESH_RETRY``)."""
+    return _refresh(conn, request.caller, request.site_url, request.items, tracking_id, request.shape)
 
 
 def _refuse(items: list[RoomIdRequest], problems: list[Problem]) -> RoomIdProblems:
@@ -463,19 +453,19 @@ def _room(session: Session, person: PersonOnSite, site: SiteRow) -> PersonalRoom
 
 
 def get_personal_room(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     as_admin: bool,
     user_email: str | None,
     site_url: str | None,
 ) -> PersonalRoom:
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         person, site = _room_owner(session, caller, as_admin, user_email, site_url)
         return _room(session, person, site)
 
 
 def update_personal_room(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     as_admin: bool,
     user_email: str | None,
@@ -483,7 +473,7 @@ def update_personal_room(
     settings: RoomSettings,
 ) -> PersonalRoom:
     """Replace the room's options (the API has checked each value); co-hosts must be users of the org."""
-    with transaction(sessions, write=True) as session:
+    with orm(conn) as session:
         person, site = _room_owner(session, caller, as_admin, user_email, site_url)
         _room(session, person, site)
         hosts = people_on_site(

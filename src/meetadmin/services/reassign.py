@@ -11,7 +11,6 @@ from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.errors import Forbidden
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
-from meetadmin.store.db import Units
 from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
 from meetadmin.store.sites import new_host_on_site
 from meetadmin.store.tokens import TokenOwner
@@ -40,7 +39,7 @@ class ReassignOutcome:
 
 
 def reassign_hosts(
-    units: Units,
+    conn: Connection,
     caller: TokenOwner,
     site_url: str | None,
     host_email: str,
@@ -48,40 +47,38 @@ def reassign_hosts(
     tracking_id: str,
     apply: bool = True,
 ) -> ReassignOutcome:
-    """Move ``meeting_ids`` to ``host_email``, or with ``apply=False`` only say what would happen."""
-    with units.begin(write=apply) as conn:
-        site = target_site(conn, caller, site_url)
-        host = new_host_on_site(conn, caller.org_id, host_email, site.id)
-        refusal = rules.host_refusal(host, site.site_url, host_email.strip())
-        if refusal is not None or host is None:
-            raise Forbidden(
-                refusal.description if refusal else "", message=refusal.message if refusal else None
+    """Move ``meeting_ids`` to ``host_email``, or with ``apply=False`` only say what would happen (in a
+    write transaction when applying: the series are locked)."""
+    site = target_site(conn, caller, site_url)
+    host = new_host_on_site(conn, caller.org_id, host_email, site.id)
+    refusal = rules.host_refusal(host, site.site_url, host_email.strip())
+    if refusal is not None or host is None:
+        raise Forbidden(refusal.description if refusal else "", message=refusal.message if refusal else None)
+
+    parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
+    wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
+    series = series_for_reassign(conn, caller.org_id, sorted(wanted), lock=apply)
+
+    verdicts: list[ItemVerdict] = []
+    moving: list[str] = []
+    for mid in meeting_ids:
+        p = parsed[mid]
+        row = series.get(p.series_id)
+        refusal = rules.not_found() if row is None else rules.id_refusal(p.kind)
+        if refusal is None and row is not None:
+            refusal = rules.why_not_reassignable(
+                row.facts, host, site.site_url, site.allow_third_party_reassign
             )
+        if refusal is not None:
+            verdicts.append(ItemVerdict(mid, refusal.status, refusal.message, refusal.description))
+            continue
+        verdicts.append(ItemVerdict(mid, 200))
+        if row is not None and row.facts.host_key != host.key:
+            moving.append(mid)
 
-        parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
-        wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
-        series = series_for_reassign(conn, caller.org_id, sorted(wanted), lock=apply)
-
-        verdicts: list[ItemVerdict] = []
-        moving: list[str] = []
-        for mid in meeting_ids:
-            p = parsed[mid]
-            row = series.get(p.series_id)
-            refusal = rules.not_found() if row is None else rules.id_refusal(p.kind)
-            if refusal is None and row is not None:
-                refusal = rules.why_not_reassignable(
-                    row.facts, host, site.site_url, site.allow_third_party_reassign
-                )
-            if refusal is not None:
-                verdicts.append(ItemVerdict(mid, refusal.status, refusal.message, refusal.description))
-                continue
-            verdicts.append(ItemVerdict(mid, 200))
-            if row is not None and row.facts.host_key != host.key:
-                moving.append(mid)
-
-        if apply and moving:
-            _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
-        return ReassignOutcome(verdicts, len(moving) if apply else 0)
+    if apply and moving:
+        _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
+    return ReassignOutcome(verdicts, len(moving) if apply else 0)
 
 
 def _apply(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import AuditBatch, add_audit_batch
-from meetadmin.store.db import transaction
 from meetadmin.store.people import PersonRow, person_by_email, person_by_id
 from meetadmin.store.session_types import (
     SessionTypeRow,
@@ -20,6 +20,7 @@ from meetadmin.store.session_types import (
 )
 from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
 from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.writer import orm
 
 MAX_USERS = 1000
 HOST_KINDS = (
@@ -38,9 +39,9 @@ class UserTypes:
 
 
 def list_site_types(
-    sessions: sessionmaker[Session], caller: TokenOwner, site_url: str | None
+    conn: Connection, caller: TokenOwner, site_url: str | None
 ) -> tuple[str, list[SessionTypeRow]]:
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         site = target_site(session.connection(), caller, site_url)
         return site.site_url, site_types(session, site.id)
 
@@ -59,14 +60,14 @@ def _person(session: Session, caller: TokenOwner, person_id: str | None, email: 
 
 
 def list_user_types(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     site_url: str | None,
     person_id: str | None,
     email: str | None,
 ) -> list[UserTypes]:
     """One user's types (by personId or email), or every user of the site's without either."""
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         site = target_site(session.connection(), caller, site_url)
         if person_id or email:
             p = _person(session, caller, person_id, email)
@@ -78,7 +79,7 @@ def list_user_types(
 
 
 def update_user_types(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     site_url: str,
     person_id: str | None,
@@ -87,7 +88,7 @@ def update_user_types(
     tracking_id: str,
 ) -> UserTypes:
     """Replace the person's session types on the site; unknown type IDs are a 400 and change nothing."""
-    with transaction(sessions, write=True) as session:
+    with orm(conn) as session:
         site = site_by_url(session.connection(), caller.org_id, site_url)
         if site is None:
             raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
@@ -133,14 +134,14 @@ def _audit(
 
 
 def host_types(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     as_admin: bool,
     host_email: str | None,
     site_url: str | None,
 ) -> list[SessionTypeRow]:
     """The types the host (the caller, or ``hostEmail`` for an admin) may schedule with on the site."""
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         if as_admin and host_email and host_email.strip():
             host = person_by_email(session, caller.org_id, host_email)
             if host is None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, select
 
 from meetadmin.errors import BadRequest, NotFound
-from meetadmin.store.db import transaction
 from meetadmin.store.models import Person
 from meetadmin.store.sites import org_sites, person_site_ids, site_by_url
 from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.writer import orm
 
 
 def list_sites(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     as_admin: bool,
     user_email: str | None,
@@ -24,7 +23,7 @@ def list_sites(
     ``site_url`` (the site the user is looked up on) must be a site of the organisation: people are
     organisation-wide here, so it changes nothing else.
     """
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         if (
             site_url is not None
             and site_url.strip()

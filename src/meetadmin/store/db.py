@@ -7,6 +7,7 @@ lock cannot be upgraded. PostgreSQL runs through psycopg 3.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import os
@@ -162,8 +163,15 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
     with lock or nullcontext(), engine.connect() as conn:
         if write:
             conn.execution_options(**{WRITE: True})
-        with conn.begin():
-            yield conn
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            # A COMMIT that failed (SQLite: a deferred foreign key) leaves the driver's transaction open,
+            # and the pool does not roll back on return: end it here, or the next user can't begin.
+            with contextlib.suppress(Exception):
+                conn.connection.driver_connection.rollback()  # type: ignore[union-attr]
+            raise
 
 
 _SAVEPOINTS = itertools.count(1)

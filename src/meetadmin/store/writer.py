@@ -92,6 +92,13 @@ class Writer:
         with begin(self.engine) as conn:
             return work(conn)
 
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """For blocking callers that build with the ORM (fixture loading, the CLI): an ORM session in a
+        write transaction of its own, committed when the block succeeds."""
+        with begin(self.engine, write=True) as conn, orm(conn) as session:
+            yield session
+
     def close(self) -> None:
         if self.group is not None:
             self.group.close()
