@@ -126,35 +126,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-class Units:
-    """Opens units of work on Core connections, for the write paths that run per request (reassign,
-    personal room refresh): no ORM ``Session`` to build, track and close, which is most of what a small
-    request would otherwise cost. ``Units.within(conn)`` opens them as savepoints of a transaction
-    already running (the ``Idempotency-Key`` record commits with the work)."""
-
-    def __init__(self, engine: Engine, outer: Connection | None = None) -> None:
-        self.engine = engine
-        self._outer = outer
-
-    @classmethod
-    def within(cls, conn: Connection) -> Units:
-        return cls(conn.engine, conn)
-
-    @contextmanager
-    def begin(self, write: bool = False) -> Iterator[Connection]:
-        """One transaction: commits when the block succeeds, rolls back on any exception."""
-        if self._outer is not None:
-            with savepoint(self._outer):
-                yield self._outer
-            return
-        lock = _SQLITE_WRITE_LOCKS.get(self.engine) if write else None
-        with lock or nullcontext(), self.engine.connect() as conn:
-            if write:
-                conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                yield conn
-
-
 @contextmanager
 def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
     """One transaction on a connection of its own: committed when the block succeeds, rolled back on any
