@@ -37,9 +37,9 @@ import run
 import world
 
 AUDIT = (
-    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "INSERT INTO audit_events (id, org_id, created, actor_id, category, action, target_type, "
     "target_id, target_name, tracking_id, data) "
-    "VALUES (?, 0, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
+    "VALUES (?, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
 )
 
 

@@ -48,7 +48,7 @@ def list_events(
         .join(Person, Person.id == AuditEvent.actor_id)
         .join(Org, Org.id == AuditEvent.org_id)
         .where(AuditEvent.org_id == org_id, AuditEvent.created >= start, AuditEvent.created < end)
-        .order_by(AuditEvent.created.desc(), AuditEvent.seq.desc(), AuditEvent.id.desc())
+        .order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
         .offset(offset)
         .limit(limit)
     )
@@ -83,10 +83,10 @@ def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
 
 
 _ADD = (
-    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "INSERT INTO audit_events (id, org_id, created, actor_id, category, action, target_type, "
     "target_id, target_name, tracking_id, data) VALUES"
 )
-_ROW = "(?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
