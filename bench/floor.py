@@ -33,13 +33,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import loadgen
-import run
 import world
+from common import SCENARIOS, Requests, free_port, wait_for_health
 
 AUDIT = (
-    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "INSERT INTO audit_events (id, org_id, created, actor_id, category, action, target_type, "
     "target_id, target_name, tracking_id, data) "
-    "VALUES (?, 0, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
+    "VALUES (?, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
 )
 
 
@@ -230,9 +230,6 @@ def serve(path: str, port: int) -> None:
     uvicorn.run(make_app(path), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-SCENARIOS = ("reassign1", "reassign100", "pmr_system100", "pmr_explicit100")
-
-
 def measure(
     size: int, people: int, duration: float, connections: int, scenarios: tuple[str, ...] = SCENARIOS
 ) -> dict[str, tuple[float, float, float]]:
@@ -240,12 +237,12 @@ def measure(
     under load and p50 under load and on one connection (ms)."""
     path = f"{tempfile.mkdtemp(prefix='meetadmin-floor-')}/floor.db"
     world.create(f"sqlite:///{path}", size, people)
-    port = run.free_port()
+    port = free_port()
     server = multiprocessing.Process(target=serve, args=(path, port), daemon=True)
     server.start()
     try:
-        run.wait_for_health(port)
-        reqs = run.Requests(size, people, port)
+        wait_for_health(port)
+        reqs = Requests(size, people, port)
         makers = {
             "reassign1": lambda: reqs.reassign(1),
             "reassign100": lambda: reqs.reassign(100),

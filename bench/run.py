@@ -14,17 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
-import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -34,16 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import floor
 import loadgen
 import world
+from common import SCENARIOS, Requests, free_port, wait_for_health
 from meetadmin.store.db import make_engine
 from meetadmin.store.models import AuditEvent
-
-SCENARIOS = ("reassign1", "reassign100", "pmr_system100", "pmr_explicit100")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mib(pid: int) -> float:
@@ -79,76 +66,6 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             f"server did not come up: {proc.stderr.read().decode() if proc.stderr else ''}"
         ) from None
     return proc
-
-
-def wait_for_health(port: int, exited: Callable[[], object] = lambda: None) -> None:
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                return
-        except OSError:
-            if exited() is not None:
-                raise SystemExit("server exited") from None
-            time.sleep(0.1)
-    raise SystemExit("server did not come up")
-
-
-class Requests:
-    """Request bodies where every request really changes something."""
-
-    def __init__(self, series: int, people: int, port: int) -> None:
-        self.series, self.people = series, people
-        self.host_of = [i % people for i in range(series)]
-        self.cursor = itertools.count()
-        self.person_cursor = itertools.count()
-        self.explicit = itertools.count()
-        self.headers = {"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"}
-        self.hostport = f"127.0.0.1:{port}"
-
-    def _post(self, path: str, body: object) -> bytes:
-        return loadgen.request_bytes("POST", path, self.hostport, self.headers, json.dumps(body).encode())
-
-    def reassign(self, batch: int) -> Callable[[], bytes]:
-        def make() -> bytes:
-            start = next(self.cursor) * batch % self.series
-            ids = [(start + k) % self.series for k in range(batch)]
-            current = {self.host_of[i] for i in ids}
-            new = random.randrange(self.people)
-            while new in current:
-                new = random.randrange(self.people)
-            for i in ids:
-                self.host_of[i] = new
-            body = {"hostEmail": world.person_email(new), "meetingIds": [world.series_id(i) for i in ids]}
-            return self._post("/v1/meetings/reassignHost", body)
-
-        return make
-
-    def _people(self, batch: int) -> list[int]:
-        start = next(self.person_cursor) * batch % self.people
-        return [(start + k) % self.people for k in range(batch)]
-
-    def pmr_system(self, batch: int) -> Callable[[], bytes]:
-        def make() -> bytes:
-            items = [{"email": world.person_email(p), "systemGenerated": True} for p in self._people(batch)]
-            return self._post(
-                "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId",
-                {"siteUrl": world.SITE, "personalMeetingRoomIds": items},
-            )
-
-        return make
-
-    def pmr_explicit(self, batch: int) -> Callable[[], bytes]:
-        def make() -> bytes:
-            items = [
-                {"email": world.person_email(p), "personalMeetingRoomId": f"bx{next(self.explicit):012d}"}
-                for p in self._people(batch)
-            ]
-            return self._post(
-                "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId",
-                {"siteUrl": world.SITE, "personalMeetingRoomIds": items},
-            )
-
-        return make
 
 
 def audit_count(url: str) -> int:

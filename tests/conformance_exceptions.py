@@ -25,16 +25,16 @@ class SchemaPatch:
 _LINK = {"$ref": "#/components/schemas/LinksObjectForTelephony"}
 
 # Fields developer.webex.com says an instance lacks in some states (contract-notes §2.2, "Availability by
-# state"): ended instances have no meetingNumber, password, hostKey, sipAddress or telephony; lobby and
-# inProgress instances have no end. The schema marks password, hostKey, telephony and end required for
-# every meeting object.
+# state"): ended instances have no meetingNumber, password, hostKey, sipAddress or telephony. The schema
+# marks password, hostKey and telephony required for every meeting object. (The same page says lobby and
+# inProgress instances have no end, but the schema requires end of every meeting object: meetadmin sends
+# a running instance's scheduled end, so no exception is needed for it.)
 _HIDDEN_WHEN_ENDED = {"password", "hostKey", "telephony"}
-_HIDDEN_WHEN_LIVE = {"end"}
 
 
 def _by_state(required: list[str]) -> dict[str, Any]:
     """Keep ``required`` for every object, except the documented per-state omissions of instances."""
-    always = [name for name in required if name not in _HIDDEN_WHEN_ENDED | _HIDDEN_WHEN_LIVE]
+    always = [name for name in required if name not in _HIDDEN_WHEN_ENDED]
     instance = {"meetingType": {"enum": ["meeting"]}}
     return {
         "required": always,
@@ -43,10 +43,6 @@ def _by_state(required: list[str]) -> dict[str, Any]:
             {
                 "properties": {**instance, "state": {"enum": ["ended"]}},
                 "required": [name for name in required if name not in _HIDDEN_WHEN_ENDED],
-            },
-            {
-                "properties": {**instance, "state": {"enum": ["lobby", "inProgress"]}},
-                "required": [name for name in required if name not in _HIDDEN_WHEN_LIVE],
             },
         ],
     }
@@ -98,8 +94,8 @@ EXCEPTIONS: list[SchemaPatch] = [
         changes=_by_state(_SERIES_REQUIRED),
         reason=(
             "Instances (meetingType=meeting) follow developer.webex.com's availability-by-state rules "
-            "(contract-notes §2.2): an ended instance has no password, hostKey or telephony, and a lobby or "
-            "inProgress instance has no end. The schema marks them required for every meeting object. "
+            "(contract-notes §2.2): an ended instance has no password, hostKey or telephony. The schema "
+            "marks them required for every meeting object. "
             "Series and scheduled meetings keep the full required list."
         ),
     ),

@@ -108,7 +108,6 @@ def test_other_writers_events_render_too(client: TestClient, engine: Engine, wor
         conn.execute(
             insert(AuditEvent).values(
                 id=str(uuid.uuid4()),
-                seq=0,
                 org_id="example",
                 created=NOW,
                 actor_id=admin_key,

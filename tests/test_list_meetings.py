@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.conftest import load_world
-from tests.worlds import ADMIN, JOHN, MARCUS, OTHER_ADMIN, SITE, auth, example_world, other_world
+from tests.worlds import ADMIN, JOHN, LIVE, MARCUS, OTHER_ADMIN, SITE, auth, example_world, other_world
 
 NOW = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
 RECURRING = "cc000000000000000000000000000001"  # Marcus, weekly from 30 days ago, 3 ended instances
@@ -408,3 +408,18 @@ def test_scopes(client: TestClient, listing_world: dict[str, Any]) -> None:
     assert DAILY in ids(
         client.get("/v1/meetings", headers=auth("example-admin-readonly"), params={"max": 100})
     )
+
+
+def test_an_instance_in_progress_carries_its_scheduled_end(client: TestClient, world: dict[str, Any]) -> None:
+    """The official schema requires ``end`` of every listed meeting and of Get a Meeting: a running
+    instance (the world's LIVE series, an hour long, started ten minutes before the load) has its
+    scheduled end, an hour after it started."""
+    r = client.get("/v1/meetings", headers=auth(MARCUS), params={"meetingType": "meeting"})
+    live = [item for item in r.json()["items"] if item["meetingSeriesId"] == LIVE]
+    assert [item["state"] for item in live] == ["inProgress"]
+    (instance,) = live
+    start = datetime.strptime(instance["start"], "%Y-%m-%dT%H:%M:%SZ")
+    assert instance["end"] == iso(start + timedelta(hours=1))
+    one = client.get(f"/v1/meetings/{instance['id']}", headers=auth(MARCUS))
+    assert one.status_code == 200, one.text
+    assert (one.json()["state"], one.json()["end"]) == ("inProgress", instance["end"])

@@ -8,6 +8,7 @@ import pytest
 
 from meetadmin.domain.meeting_rules import (
     RuleError,
+    instance_end,
     last_end,
     list_window,
     meeting_times,
@@ -65,6 +66,14 @@ def test_last_end_of_finite_and_endless_rules() -> None:
     assert last_end(start, end, "FREQ=DAILY;COUNT=3") == datetime(2026, 1, 3, 10)
     assert last_end(start, end, "FREQ=WEEKLY;UNTIL=20260115T090000") == datetime(2026, 1, 15, 10)
     assert last_end(start, end, "FREQ=WEEKLY") is None
+
+
+def test_instance_end_is_when_it_ended_or_else_its_scheduled_end() -> None:
+    series_start, series_end = datetime(2026, 1, 1, 9), datetime(2026, 1, 1, 9, 45)
+    started = NOW - timedelta(minutes=10)
+    assert instance_end(started, None, series_start, series_end) == started + timedelta(minutes=45)
+    assert instance_end(started, NOW, series_start, series_end) == NOW  # ended early: when it ended
+    assert instance_end(started, NOW + WEEK, series_start, series_end) == NOW + WEEK  # ran over
 
 
 def test_series_state() -> None:

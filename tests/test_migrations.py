@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
+from meetadmin.store.migrate import alembic_config, upgrade
 from meetadmin.store.models import Base
 
 
@@ -19,3 +23,26 @@ def test_every_table_is_built(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
+
+
+def test_0005_drops_the_audit_seq_column_and_keeps_the_events(engine: Engine, world: object) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        actor = conn.execute(text("SELECT id FROM people WHERE email_key = 'admin@example.com'")).scalar_one()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004")
+    assert "seq" in {c["name"] for c in inspect(engine).get_columns("audit_events")}
+    with engine.begin() as conn:  # an event written by the old code, seq and all
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, "
+                "target_type, target_id, target_name, tracking_id, data) VALUES ('e1', 0, 'example', "
+                ":created, :actor, 'MEETINGS', 'reassign', 'MEETING', 'm1', 'Planning', 'T_1', '{}')"
+            ),
+            {"created": datetime(2026, 12, 1, 12, 0, 0), "actor": actor},
+        )
+    upgrade(engine)
+    assert "seq" not in {c["name"] for c in inspect(engine).get_columns("audit_events")}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, target_name, actor_id FROM audit_events")).all()
+    assert [(r.id, r.target_name, r.actor_id) for r in rows] == [("e1", "Planning", actor)]

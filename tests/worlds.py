@@ -1,4 +1,4 @@
-"""Organisations the tests build on, in the fixture format (shared/spec/fixtures.md)."""
+"""Organisations the tests build on, in the fixture format (docs/fixtures.md)."""
 
 from __future__ import annotations
 

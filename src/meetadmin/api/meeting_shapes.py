@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from meetadmin.domain.ids import scheduled_meeting_id
+from meetadmin.domain.meeting_rules import instance_end
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
 
 
@@ -96,8 +97,7 @@ def instance_json(view: InstanceView) -> dict[str, Any]:
     out["meetingType"] = "meeting"
     out["state"] = view.state
     out["start"] = iso(view.start)
-    if view.end is not None:
-        out["end"] = iso(view.end)
+    out["end"] = iso(instance_end(view.start, view.end, s.start, s.end))  # the schema requires it
     if view.state == "ended":
         for hidden in ("meetingNumber", "password", "hostKey", "sipAddress", "telephony"):
             out.pop(hidden, None)

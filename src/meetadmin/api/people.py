@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from meetadmin.api.auth import ADMIN_PEOPLE_READ, Principal, authenticate, has_any
 from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
-from meetadmin.domain.webex_ids import FULL_ADMIN_ROLE, licence_id, role_id
+from meetadmin.domain.ids import FULL_ADMIN_ROLE, licence_id, role_id
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.services.people import PeopleQuery, find_people, get_person
 from meetadmin.store.people import PersonRow

@@ -3,7 +3,9 @@
 - meeting series: 32 lowercase hex (``870f51ff287b41be84648412901e0402``)
 - scheduled meeting: ``<series>_<YYYYMMDD>T<HHMMSS>Z`` (the occurrence's UTC start)
 - meeting instance: ``<series>_I_<digits>``
-- people and orgs: base64url of ``ciscospark://us/PEOPLE/<uuid>`` without padding
+- people, orgs, roles and licences: base64url of ``ciscospark://us/<KIND>/<value>`` without padding
+  (``PEOPLE``, ``ORGANIZATION``, ``ROLE``, ``LICENSE``), made by ``spark_id``; ``spark_id_parts`` reads
+  one back
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ SERIES_RE = re.compile(r"[0-9a-f]{32}")
 SCHEDULED_RE = re.compile(r"([0-9a-f]{32})_(\d{8}T\d{6}Z)")
 INSTANCE_RE = re.compile(r"([0-9a-f]{32})_I_(\d{1,30})")
 _NAMESPACE = uuid.UUID("6b1f3c1e-7f0c-4b8e-9a51-3c7d2f6a9e10")
+_LICENCE_NAMESPACE = uuid.UUID("0f5c8b1e-2f44-4c59-9d1e-6a2b1d7c3e42")
+FULL_ADMIN_ROLE = "id_full_admin"
 
 
 class MeetingIdKind(Enum):
@@ -71,18 +75,41 @@ def new_meeting_number() -> str:
     return str(secrets.randbelow(9 * 10**9) + 10**9)
 
 
-def _spark_id(kind: str, value: uuid.UUID) -> str:
+def spark_id(kind: str, value: str) -> str:
+    """The Webex ID of a ``kind`` (``PEOPLE``, ``ORGANIZATION``, ``ROLE``, ``LICENSE``) named ``value``."""
     raw = f"ciscospark://us/{kind}/{value}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def spark_id_parts(webex_id: str) -> tuple[str, str] | None:
+    """``(kind, value)`` of an ID made by ``spark_id``; None when ``webex_id`` is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(webex_id + "=" * (-len(webex_id) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, sep, rest = raw.partition("ciscospark://us/")
+    kind, slash, value = rest.partition("/")
+    if prefix or not sep or not slash or not kind or not value:
+        return None
+    return kind, value
+
+
 def person_id_for(email: str) -> str:
     """A stable Webex-style person ID derived from an email (fixtures reload to the same IDs)."""
-    return _spark_id("PEOPLE", uuid.uuid5(_NAMESPACE, "person:" + email.lower()))
+    return spark_id("PEOPLE", str(uuid.uuid5(_NAMESPACE, "person:" + email.lower())))
 
 
 def org_webex_id_for(org_key: str) -> str:
-    return _spark_id("ORGANIZATION", uuid.uuid5(_NAMESPACE, "org:" + org_key))
+    return spark_id("ORGANIZATION", str(uuid.uuid5(_NAMESPACE, "org:" + org_key)))
+
+
+def role_id(role: str) -> str:
+    return spark_id("ROLE", role)
+
+
+def licence_id(org_id: str, site_url: str, kind: str) -> str:
+    """A stable licence ID per organisation, site and kind (``meeting`` or ``webinar``)."""
+    return spark_id("LICENSE", str(uuid.uuid5(_LICENCE_NAMESPACE, f"{org_id}:{site_url.lower()}:{kind}")))
 
 
 _UUID7_BITS = (0x7 << 76) | (0x2 << 62)  # version 7, RFC 4122 variant

@@ -124,6 +124,14 @@ def last_end(start: datetime, end: datetime, rule: str | None) -> datetime | Non
     return last + (end - start)
 
 
+def instance_end(
+    start: datetime, end: datetime | None, series_start: datetime, series_end: datetime
+) -> datetime:
+    """An instance's ``end``: when it ended, or, while it runs (lobby, inProgress), its scheduled end: the
+    series' duration after it started (its scheduled meeting is the occurrence starting then)."""
+    return end if end is not None else start + (series_end - series_start)
+
+
 def series_state(stored: str, start: datetime, end: datetime, rule: str | None, now: datetime) -> str:
     """``inProgress`` while an occurrence runs, ``expired`` once every occurrence has passed, else active."""
     if stored in LIVE_STATES:

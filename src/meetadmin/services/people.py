@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
-from meetadmin.domain.webex_ids import FULL_ADMIN_ROLE, role_id
+from meetadmin.domain.ids import FULL_ADMIN_ROLE, role_id
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.store.people import PersonRow, list_people, people_by_ids, person_by_id
 from meetadmin.store.tokens import TokenOwner

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import db_json, db_time, insert_rows
+from meetadmin.store.db import db_json, db_time, insert_rows, sql
 from meetadmin.store.models import AuditEvent, Org, Person
 
 
@@ -44,11 +44,18 @@ def list_events(
     limit: int,
 ) -> list[AuditRow]:
     stmt = (
-        select(AuditEvent, Person.person_id, Person.display_name, Person.email, Person.is_admin, Org)
+        select(
+            AuditEvent,
+            Person.person_id.label("actor_id"),
+            Person.display_name.label("actor_name"),
+            Person.email.label("actor_email"),
+            Person.is_admin.label("actor_is_admin"),
+            Org,
+        )
         .join(Person, Person.id == AuditEvent.actor_id)
         .join(Org, Org.id == AuditEvent.org_id)
         .where(AuditEvent.org_id == org_id, AuditEvent.created >= start, AuditEvent.created < end)
-        .order_by(AuditEvent.created.desc(), AuditEvent.seq.desc(), AuditEvent.id.desc())
+        .order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
         .offset(offset)
         .limit(limit)
     )
@@ -56,26 +63,28 @@ def list_events(
         stmt = stmt.where(AuditEvent.actor_id == actor_key)
     if categories is not None:
         stmt = stmt.where(AuditEvent.category.in_(list(categories)))
-    return [
-        AuditRow(
-            id=e.id,
-            created=e.created,
-            category=e.category,
-            action=e.action,
-            target_type=e.target_type,
-            target_id=e.target_id,
-            target_name=e.target_name,
-            tracking_id=e.tracking_id,
-            data=dict(e.data or {}),
-            actor_id=pid,
-            actor_name=name,
-            actor_email=email,
-            actor_is_admin=bool(admin),
-            org_webex_id=org.webex_id,
-            org_name=org.name,
-        )
-        for e, pid, name, email, admin, org in session.execute(stmt)
-    ]
+    return [_audit_row(row) for row in session.execute(stmt)]
+
+
+def _audit_row(row: Any) -> AuditRow:
+    event: AuditEvent = row.AuditEvent
+    return AuditRow(
+        id=event.id,
+        created=event.created,
+        category=event.category,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        target_name=event.target_name,
+        tracking_id=event.tracking_id,
+        data=dict(event.data or {}),
+        actor_id=row.actor_id,
+        actor_name=row.actor_name,
+        actor_email=row.actor_email,
+        actor_is_admin=bool(row.actor_is_admin),
+        org_webex_id=row.Org.webex_id,
+        org_name=row.Org.name,
+    )
 
 
 def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
@@ -83,10 +92,11 @@ def actor_key(session: Session, org_id: str, person_id: str) -> int | None:
 
 
 _ADD = (
-    "INSERT INTO audit_events (id, seq, org_id, created, actor_id, category, action, target_type, "
+    "INSERT INTO audit_events (id, org_id, created, actor_id, category, action, target_type, "
     "target_id, target_name, tracking_id, data) VALUES"
 )
-_ROW = "(?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+sql(f"{_ADD} {_ROW}")  # as add_audit_batch runs it (insert_rows), for one event
 
 
 @dataclass(frozen=True)

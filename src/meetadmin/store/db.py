@@ -11,10 +11,12 @@ import contextlib
 import fcntl
 import itertools
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -191,6 +193,29 @@ def transaction(factory: sessionmaker[Session], write: bool = False) -> Iterator
 _PYFORMAT: dict[str, str] = {}
 
 
+@dataclass(frozen=True)
+class Statement:
+    """A statement of hand-written SQL, as declared with ``sql``."""
+
+    text: str
+    module: str  # the module that declared it
+    row: type[tuple[Any, ...]] | None  # a NamedTuple naming its result columns, in order
+    dialect: str | None  # "postgresql": only ever run there (``FOR UPDATE``)
+
+
+STATEMENTS: list[Statement] = []  # every statement declared with ``sql``, for tests/test_sql_statements.py
+
+
+def sql(text: str, row: type[tuple[Any, ...]] | None = None, dialect: str | None = None) -> str:
+    """Declare a statement of hand-written SQL; returns ``text`` as is. Declared statements are checked
+    against the migrated schema (tests/test_sql_statements.py): each must name only tables and columns
+    that exist, and ``row``, a NamedTuple the caller reads the rows through (``row._make(r).col``),
+    must name the statement's result columns in order. ``{ids}``-style fields stand for lists of ``?``;
+    a statement that ``insert_rows`` runs is declared in its one-row form (``head row tail``)."""
+    STATEMENTS.append(Statement(text, sys._getframe(1).f_globals.get("__name__", "?"), row, dialect))
+    return text
+
+
 def _dialect_sql(conn: Connection, sql: str) -> str:
     if conn.dialect.paramstyle == "qmark":
         return sql
@@ -284,7 +309,7 @@ def db_time(conn: Connection, value: datetime) -> Any:
     last = _LAST_TIME  # one request converts the same time several times
     if last[0] == value:
         return last[1]
-    text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    text = value.isoformat(" ", "microseconds")  # strftime's %Y would not pad years before 1000
     _LAST_TIME = (value, text)
     return text
 

@@ -1,4 +1,4 @@
-"""The organisation fixture format (shared/spec/fixtures.md), as pydantic models.
+"""The organisation fixture format (docs/fixtures.md), as pydantic models.
 
 Unknown keys are errors, so that a typo never silently means something else. Extensions beyond the
 shared format are marked (meetadmin) below and listed in the README.

@@ -33,7 +33,7 @@ def find_answer(conn: Connection, person_key: int, key: str) -> StoredAnswer | N
     ).one_or_none()
     if row is None:
         return None
-    return StoredAnswer(row[0], row[1], row[2], bytes(row[3]), row[4])
+    return StoredAnswer(row.operation, row.request_hash, row.status_code, bytes(row.body), row.created)
 
 
 def forget_answer(conn: Connection, person_key: int, key: str) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_json, db_time, from_db_time, insert_rows, marks, run_sql
+from meetadmin.store.db import db_json, db_time, from_db_time, insert_rows, marks, run_sql, sql
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,44 @@ class SeriesRow:
     start: datetime
 
 
-_SERIES = (
+class _Series(NamedTuple):  # a row of _SERIES
+    id: str
+    site_url: str
+    host_id: int
+    scheduled_type: str
+    state: str
+    session_type_id: str
+    kind: str | None
+    callback: Any
+    integration: str | None
+    scheduled_by_id: int | None
+    title: str
+    email: str
+    display_name: str
+    start: Any
+    org_id: str
+
+
+_SERIES = sql(
     "SELECT s.id, site.site_url, s.host_id, s.scheduled_type, s.state, s.session_type_id, t.kind, "
     "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id "
     "FROM meeting_series s JOIN sites site ON site.id = s.site_id JOIN people h ON h.id = s.host_id "
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id "
     # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
     # has no statistics) would scan the whole organisation. The organisation is checked on each row.
-    "WHERE s.id IN ({ids}) ORDER BY s.id"
+    "WHERE s.id IN ({ids}) ORDER BY s.id",
+    row=_Series,
 )
 # Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent
 # writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
-_LOCK_SERIES = "SELECT id FROM meeting_series WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE"
-_SET_HOST = "UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})"
+_LOCK_SERIES = sql(
+    "SELECT id FROM meeting_series WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE",
+    dialect="postgresql",
+)
+_SET_HOST = sql("UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})")
 _ADD_NOTICE = "INSERT INTO notices (org_id, kind, recipient, subject, payload, created, sent_at) VALUES"
 _NOTICE_ROW = "(?, ?, ?, ?, ?, ?, NULL)"
+sql(f"{_ADD_NOTICE} {_NOTICE_ROW}")  # as add_notices runs it (insert_rows), for one notice
 
 
 def series_for_reassign(
@@ -56,23 +79,28 @@ def series_for_reassign(
     if lock and conn.dialect.name != "sqlite":  # SQLite writers are already serialised (BEGIN IMMEDIATE)
         run_sql(conn, _LOCK_SERIES.format(ids=marks(len(ids))), [org_id, *ids])
     rows: dict[str, SeriesRow] = {}
-    for r in run_sql(conn, _SERIES.format(ids=marks(len(ids))), ids):
-        if r[14] != org_id:
+    for found in run_sql(conn, _SERIES.format(ids=marks(len(ids))), ids):
+        r = _Series._make(found)
+        if r.org_id != org_id:
             continue  # another organisation's meeting is simply not found
         facts = SeriesFacts(
-            id=r[0],
-            site_url=r[1],
-            host_key=r[2],
-            scheduled_type=r[3],
-            state=r[4],
-            session_type_id=r[5],
-            session_type_kind=r[6],
-            callback=bool(r[7]),
-            integration=r[8],
-            scheduled_on_behalf=r[9] is not None and r[9] != r[2],
+            id=r.id,
+            site_url=r.site_url,
+            host_key=r.host_id,
+            scheduled_type=r.scheduled_type,
+            state=r.state,
+            session_type_id=r.session_type_id,
+            session_type_kind=r.kind,
+            callback=bool(r.callback),
+            integration=r.integration,
+            scheduled_on_behalf=r.scheduled_by_id is not None and r.scheduled_by_id != r.host_id,
         )
-        rows[r[0]] = SeriesRow(
-            facts=facts, title=r[10], host_email=r[11], host_display_name=r[12], start=from_db_time(r[13])
+        rows[r.id] = SeriesRow(
+            facts=facts,
+            title=r.title,
+            host_email=r.email,
+            host_display_name=r.display_name,
+            start=from_db_time(r.start),
         )
     return rows
 

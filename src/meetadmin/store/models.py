@@ -194,7 +194,6 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
     created: Mapped[datetime] = mapped_column(DateTime)
     actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

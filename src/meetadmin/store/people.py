@@ -44,18 +44,18 @@ def _escape_like(text: str) -> str:
 def _rows(session: Session, stmt: Select[Person, str, str]) -> list[PersonRow]:
     rows = [
         PersonRow(
-            key=p.id,
-            person_id=p.person_id,
-            email=p.email,
-            display_name=p.display_name,
-            org_id=p.org_id,
-            org_webex_id=webex_id,
-            org_name=name,
-            is_admin=p.is_admin,
-            preferred_site_id=p.preferred_site_id,
-            created=p.created,
+            key=row.Person.id,
+            person_id=row.Person.person_id,
+            email=row.Person.email,
+            display_name=row.Person.display_name,
+            org_id=row.Person.org_id,
+            org_webex_id=row.org_webex_id,
+            org_name=row.org_name,
+            is_admin=row.Person.is_admin,
+            preferred_site_id=row.Person.preferred_site_id,
+            created=row.Person.created,
         )
-        for p, webex_id, name in session.execute(stmt)
+        for row in session.execute(stmt)
     ]
     if rows:
         access = site_access(session, [r.key for r in rows])
@@ -66,7 +66,7 @@ def _rows(session: Session, stmt: Select[Person, str, str]) -> list[PersonRow]:
 
 def _base(org_id: str) -> Select[Person, str, str]:
     return (
-        select(Person, Org.webex_id, Org.name)
+        select(Person, Org.webex_id.label("org_webex_id"), Org.name.label("org_name"))
         .join(Org, Org.id == Person.org_id)
         .where(Person.org_id == org_id)
         .order_by(Person.id)
@@ -133,6 +133,14 @@ def site_access(session: Session, person_keys: Sequence[int]) -> dict[int, list[
         .where(HostPrivilege.person_id.in_(list(person_keys)))
         .order_by(HostPrivilege.person_id, Site.id)
     )
-    for key, url, host, lic_m, lic_w, room in session.execute(stmt):
-        out[key].append(SiteAccess(url, bool(host), bool(lic_m), bool(lic_w), room))
+    for row in session.execute(stmt):
+        out[row.person_id].append(
+            SiteAccess(
+                site_url=row.site_url,
+                host=bool(row.host),
+                license_meeting=bool(row.license_meeting),
+                license_webinar=bool(row.license_webinar),
+                room_id=row.room_id,
+            )
+        )
     return out

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.pmr import RoomIdRule
 from meetadmin.domain.reassign import NewHost
-from meetadmin.store.db import run_sql
+from meetadmin.store.db import run_sql, sql
 from meetadmin.store.models import HostPrivilege
 
 
@@ -24,14 +24,26 @@ class SiteRow:
     room_id_rule: RoomIdRule
 
 
-def _site_row(row: Any) -> SiteRow:
+class _Site(NamedTuple):  # a row of the _SITE_* statements
+    id: int
+    org_id: str
+    site_url: str
+    allow_third_party_reassign: Any
+    pmr_quarantine_days: int
+    pmr_prefix: str
+    pmr_site_code: str
+    pmr_digits: int
+
+
+def _site_row(found: Any) -> SiteRow:
+    row = _Site._make(found)
     return SiteRow(
-        id=row[0],
-        org_id=row[1],
-        site_url=row[2],
-        allow_third_party_reassign=bool(row[3]),
-        pmr_quarantine_days=row[4],
-        room_id_rule=RoomIdRule(row[5], row[6], row[7]),
+        id=row.id,
+        org_id=row.org_id,
+        site_url=row.site_url,
+        allow_third_party_reassign=bool(row.allow_third_party_reassign),
+        pmr_quarantine_days=row.pmr_quarantine_days,
+        room_id_rule=RoomIdRule(row.pmr_prefix, row.pmr_site_code, row.pmr_digits),
     )
 
 
@@ -39,22 +51,25 @@ _SITE = (
     "SELECT id, org_id, site_url, allow_third_party_reassign, pmr_quarantine_days, pmr_prefix, "
     "pmr_site_code, pmr_digits FROM sites WHERE "
 )
+_SITE_BY_URL = sql(_SITE + "org_id = ? AND lower(site_url) = ?", row=_Site)
+_SITE_BY_ID = sql(_SITE + "id = ?", row=_Site)
+_ORG_SITES = sql(_SITE + "org_id = ? ORDER BY id", row=_Site)
 
 
 def site_by_url(conn: Connection, org_id: str, site_url: str) -> SiteRow | None:
     """A site of the organisation by URL (case-insensitive); other organisations' sites are not found."""
-    rows = run_sql(conn, _SITE + "org_id = ? AND lower(site_url) = ?", [org_id, site_url.strip().lower()])
+    rows = run_sql(conn, _SITE_BY_URL, [org_id, site_url.strip().lower()])
     return _site_row(rows[0]) if rows else None
 
 
 def site_by_id(conn: Connection, site_id: int) -> SiteRow | None:
     """The site by key (the caller's preferred site: every reassignment without siteUrl asks)."""
-    rows = run_sql(conn, _SITE + "id = ?", [site_id])
+    rows = run_sql(conn, _SITE_BY_ID, [site_id])
     return _site_row(rows[0]) if rows else None
 
 
 def org_sites(session: Session, org_id: str) -> list[SiteRow]:
-    return [_site_row(r) for r in run_sql(session.connection(), _SITE + "org_id = ? ORDER BY id", [org_id])]
+    return [_site_row(r) for r in run_sql(session.connection(), _ORG_SITES, [org_id])]
 
 
 def person_site_ids(session: Session, person_key: int) -> list[int]:
@@ -68,12 +83,28 @@ def person_site_ids(session: Session, person_key: int) -> list[int]:
     )
 
 
-_NEW_HOST = (
+class _NewHost(NamedTuple):  # a row of _NEW_HOST
+    id: int
+    email: str
+    host: Any
+    license_meeting: Any
+    license_webinar: Any
+    calling: Any
+
+
+class _PersonType(NamedTuple):  # a row of _PERSON_TYPES
+    type_id: str
+
+
+_NEW_HOST = sql(
     "SELECT p.id, p.email, h.host, h.license_meeting, h.license_webinar, h.calling FROM people p "
     "LEFT JOIN host_privileges h ON h.person_id = p.id AND h.site_id = ? "
-    "WHERE p.org_id = ? AND p.email_key = ?"
+    "WHERE p.org_id = ? AND p.email_key = ?",
+    row=_NewHost,
 )
-_PERSON_TYPES = "SELECT type_id FROM person_session_types WHERE person_id = ? AND site_id = ?"
+_PERSON_TYPES = sql(
+    "SELECT type_id FROM person_session_types WHERE person_id = ? AND site_id = ?", row=_PersonType
+)
 
 
 def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) -> NewHost | None:
@@ -82,14 +113,14 @@ def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) ->
     rows = run_sql(conn, _NEW_HOST, [site_id, org_id, email.strip().lower()])
     if not rows:
         return None
-    row = rows[0]
-    types = [t[0] for t in run_sql(conn, _PERSON_TYPES, [row[0], site_id])]
+    row = _NewHost._make(rows[0])
+    types = [_PersonType._make(t).type_id for t in run_sql(conn, _PERSON_TYPES, [row.id, site_id])]
     return NewHost(
-        key=row[0],
-        email=row[1],
-        host=bool(row[2]),
-        license_meeting=bool(row[3]),
-        license_webinar=bool(row[4]),
-        calling=bool(row[5]),
+        key=row.id,
+        email=row.email,
+        host=bool(row.host),
+        license_meeting=bool(row.license_meeting),
+        license_webinar=bool(row.license_webinar),
+        calling=bool(row.calling),
         session_type_ids=frozenset(types),
     )

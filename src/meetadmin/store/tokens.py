@@ -54,15 +54,15 @@ def find_token_owner(session: Session, token: str) -> TokenOwner | None:
     if row is None:
         return None
     return TokenOwner(
-        person_key=row[0],
-        person_id=row[1],
-        email=row[2],
-        display_name=row[3],
-        org_id=row[4],
-        org_webex_id=row[5],
-        is_admin=row[6],
-        preferred_site_id=row[7],
-        scopes=frozenset(row[8].split()),
+        person_key=row.id,
+        person_id=row.person_id,
+        email=row.email,
+        display_name=row.display_name,
+        org_id=row.org_id,
+        org_webex_id=row.webex_id,
+        is_admin=row.is_admin,
+        preferred_site_id=row.preferred_site_id,
+        scopes=frozenset(row.scopes.split()),
     )
 
 
