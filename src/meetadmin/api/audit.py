@@ -11,10 +11,10 @@ from meetadmin.api.auth import AUDIT_READ, Principal, authenticate, require_admi
 from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import whole_number
 from meetadmin.api.people import plain_json
+from meetadmin.domain.audit import AuditRow
 from meetadmin.domain.meeting_rules import RuleError, parse_instant
 from meetadmin.errors import BadRequest
 from meetadmin.services.audit import AuditQuery, audit_events
-from meetadmin.store.audit import AuditRow
 
 router = APIRouter(tags=["Admin Audit Events"])
 

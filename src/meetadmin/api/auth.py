@@ -9,12 +9,11 @@ from __future__ import annotations
 import time
 
 from fastapi import Request
-from sqlalchemy import Connection
 from starlette.types import Scope
 
+from meetadmin.domain.people import TokenOwner, hash_token
 from meetadmin.errors import Forbidden, Unauthorized
-from meetadmin.store.tokens import TokenOwner, find_token_owner, hash_token
-from meetadmin.store.writer import orm
+from meetadmin.services.people import token_owner
 
 Principal = TokenOwner
 
@@ -77,12 +76,7 @@ async def principal_of(scope: Scope) -> Principal:
     key = hash_token(token)
     owner = cache.get(key)
     if owner is None:
-
-        def lookup(conn: Connection) -> TokenOwner | None:
-            with orm(conn) as session:
-                return find_token_owner(session, token)
-
-        owner = await app_state.writer.read(lookup)
+        owner = await app_state.writer.read(lambda conn: token_owner(conn, token))
         if owner is None:
             raise Unauthorized("The access token is not valid.")
         cache.put(key, owner)

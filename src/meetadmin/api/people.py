@@ -16,9 +16,9 @@ from meetadmin.api.auth import ADMIN_PEOPLE_READ, Principal, authenticate, has_a
 from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.domain.ids import FULL_ADMIN_ROLE, licence_id, role_id
+from meetadmin.domain.people import PersonRow
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.services.people import PeopleQuery, find_people, get_person
-from meetadmin.store.people import PersonRow
 
 router = APIRouter(tags=["People"])
 

@@ -26,6 +26,7 @@ from meetadmin.api.auth import (
 from meetadmin.api.deps import writer
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
+from meetadmin.domain.session_types import SessionTypeRow
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.session_types import (
     UserTypes,
@@ -34,7 +35,6 @@ from meetadmin.services.session_types import (
     list_user_types,
     update_user_types,
 )
-from meetadmin.store.session_types import SessionTypeRow
 
 router = APIRouter(tags=["Session Types"])
 

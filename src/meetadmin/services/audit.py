@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from meetadmin.domain.audit import AuditRow
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest, Forbidden
-from meetadmin.store.audit import AuditRow, actor_key, list_events
-from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.audit import actor_key, list_events
 from meetadmin.store.writer import orm
 
 MAX_SPAN = timedelta(days=366)

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from meetadmin.domain.ids import ordered_uuids
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest
 from meetadmin.store.audit import AuditBatch
 from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
-from meetadmin.store.tokens import TokenOwner
 
 
 def utcnow() -> datetime:

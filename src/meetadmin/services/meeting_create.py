@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from meetadmin.domain import ids
 from meetadmin.domain.meeting_rules import RuleError, meeting_times, new_password
 from meetadmin.domain.occurrences import RecurrenceError, parse_rule
+from meetadmin.domain.people import PersonRow, TokenOwner
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.services.common import utcnow
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_reads import SeriesView, series_view
 from meetadmin.store.meeting_writes import insert_series, site_session_kinds
-from meetadmin.store.people import PersonRow, person_by_email
+from meetadmin.store.people import person_by_email
 from meetadmin.store.sites import SiteRow, new_host_on_site, site_by_id, site_by_url
-from meetadmin.store.tokens import TokenOwner
 
 INVALID = "The input parameters contain invalid items."
 MEETING_KINDS = ("meeting", "privateMeeting")

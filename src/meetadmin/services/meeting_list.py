@@ -25,6 +25,7 @@ from meetadmin.domain.meeting_rules import (
     series_state,
 )
 from meetadmin.domain.occurrences import occurrences_between
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
 from meetadmin.services.meetings import scheduled_state
@@ -38,7 +39,6 @@ from meetadmin.store.meeting_list import (
 )
 from meetadmin.store.meeting_reads import InstanceView, SeriesView, person_key_by_email, series_view
 from meetadmin.store.sites import site_by_url
-from meetadmin.store.tokens import TokenOwner
 
 BATCH = 200
 SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has

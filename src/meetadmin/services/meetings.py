@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.occurrences import is_occurrence, occurrences_between
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import NotFound
 from meetadmin.services.common import utcnow
 from meetadmin.store.db import transaction
@@ -23,7 +24,6 @@ from meetadmin.store.meeting_reads import (
     person_key_by_email,
     series_view,
 )
-from meetadmin.store.tokens import TokenOwner
 
 NOT_FOUND = "The meeting is not found."
 READY_WINDOW = timedelta(minutes=15)

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from meetadmin.domain.ids import FULL_ADMIN_ROLE, role_id
+from meetadmin.domain.people import PersonRow, TokenOwner
 from meetadmin.errors import BadRequest, NotFound
-from meetadmin.store.people import PersonRow, list_people, people_by_ids, person_by_id
-from meetadmin.store.tokens import TokenOwner
+from meetadmin.store.people import list_people, people_by_ids, person_by_id
+from meetadmin.store.tokens import find_token_owner
 from meetadmin.store.writer import orm
 
 MAX_IDS = 85
@@ -68,3 +69,9 @@ def get_person(conn: Connection, caller: TokenOwner, person_id: str) -> PersonRo
     if person is None:
         raise NotFound("The person is not found.")
     return person
+
+
+def token_owner(conn: Connection, token: str) -> TokenOwner | None:
+    """Who a bearer token belongs to (None for an unknown or revoked token)."""
+    with orm(conn) as session:
+        return find_token_owner(session, token)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from meetadmin.domain import pmr as rules
+from meetadmin.domain.people import TokenOwner
 from meetadmin.domain.pmr import Problem, RoomIdRequest, room_key
 from meetadmin.errors import BadRequest, Conflict, Forbidden, NotFound
 from meetadmin.services.common import audit_batch, target_site, utcnow
@@ -42,7 +43,6 @@ from meetadmin.store.rooms import (
     save_room_settings,
 )
 from meetadmin.store.sites import SiteRow, person_site_ids, site_by_url
-from meetadmin.store.tokens import TokenOwner
 from meetadmin.store.writer import Retry, orm
 
 RACE_ATTEMPTS = 8

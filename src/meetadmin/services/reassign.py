@@ -8,12 +8,12 @@ from sqlalchemy import Connection
 
 from meetadmin.domain import reassign as rules
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import Forbidden
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
 from meetadmin.store.sites import new_host_on_site
-from meetadmin.store.tokens import TokenOwner
 
 
 @dataclass(frozen=True)

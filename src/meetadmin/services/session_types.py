@@ -7,19 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.people import PersonRow, TokenOwner
+from meetadmin.domain.session_types import SessionTypeRow
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import AuditBatch, add_audit_batch
-from meetadmin.store.people import PersonRow, person_by_email, person_by_id
-from meetadmin.store.session_types import (
-    SessionTypeRow,
-    held_types,
-    replace_held_types,
-    site_members,
-    site_types,
-)
+from meetadmin.store.people import person_by_email, person_by_id
+from meetadmin.store.session_types import held_types, replace_held_types, site_members, site_types
 from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
-from meetadmin.store.tokens import TokenOwner
 from meetadmin.store.writer import orm
 
 MAX_USERS = 1000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.store.models import Person
 from meetadmin.store.sites import org_sites, person_site_ids, site_by_url
-from meetadmin.store.tokens import TokenOwner
 from meetadmin.store.writer import orm
 
 

@@ -10,27 +10,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.audit import AuditRow
 from meetadmin.store.db import db_json, db_time, insert_rows, sql
 from meetadmin.store.models import AuditEvent, Org, Person
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    id: str
-    created: datetime
-    category: str
-    action: str
-    target_type: str
-    target_id: str
-    target_name: str
-    tracking_id: str
-    data: dict[str, Any]
-    actor_id: str
-    actor_name: str
-    actor_email: str
-    actor_is_admin: bool
-    org_webex_id: str
-    org_name: str
 
 
 def list_events(

@@ -4,37 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.people import PersonRow, SiteAccess
 from meetadmin.store.models import HostPrivilege, Org, Person, PersonalRoomId, Site
-
-
-@dataclass(frozen=True)
-class SiteAccess:
-    site_url: str
-    host: bool
-    license_meeting: bool
-    license_webinar: bool
-    room_id: str | None
-
-
-@dataclass(frozen=True)
-class PersonRow:
-    key: int
-    person_id: str
-    email: str
-    display_name: str
-    org_id: str
-    org_webex_id: str
-    org_name: str
-    is_admin: bool
-    preferred_site_id: int | None
-    created: datetime
-    sites: list[SiteAccess] = field(default_factory=list)
 
 
 def _escape_like(text: str) -> str:

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.session_types import SessionTypeRow
 from meetadmin.store.models import HostPrivilege, Person, PersonSessionType, SessionType
-
-
-@dataclass(frozen=True)
-class SessionTypeRow:
-    id: str
-    short_name: str
-    name: str
-    kind: str
 
 
 def _order(row: SessionTypeRow) -> tuple[int, str]:

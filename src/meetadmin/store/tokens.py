@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.people import TokenOwner, hash_token
 from meetadmin.store.models import ApiToken, Org, Person
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_token() -> str:
     return "ma_" + secrets.token_urlsafe(48)
-
-
-@dataclass(frozen=True)
-class TokenOwner:
-    person_key: int
-    person_id: str
-    email: str
-    display_name: str
-    org_id: str
-    org_webex_id: str
-    is_admin: bool
-    preferred_site_id: int | None
-    scopes: frozenset[str]
 
 
 def find_token_owner(session: Session, token: str) -> TokenOwner | None:
