@@ -17,6 +17,7 @@ from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
+from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with control_lifespan(_app):  # the sandbox clock, the start-up snapshot
+            yield
         writer.close()
         if owned:
             engine.dispose()

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from meetadmin import clock
 from meetadmin.domain import ids
 from meetadmin.domain.occurrences import RecurrenceError, occurrence_starts, parse_rule
 from meetadmin.domain.pmr import ROOM_ID_RULE_TEXT, RoomIdRule, is_valid_room_id, room_key
@@ -159,7 +160,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
             )
         delete_org(session, doc.org.id)
     _check_references(session, name, doc)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock.now()
     session.execute(
         insert(Org).values(id=doc.org.id, webex_id=ids.org_webex_id_for(doc.org.id), name=doc.org.name)
     )

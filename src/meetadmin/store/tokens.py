@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from meetadmin import clock
 from meetadmin.store.models import ApiToken, Org, Person
 
 
@@ -73,6 +73,6 @@ def add_token(session: Session, person_key: int, token: str, scopes: list[str], 
             person_id=person_key,
             scopes=" ".join(sorted(set(scopes))),
             label=label,
-            created=datetime.now(UTC).replace(tzinfo=None),
+            created=clock.now(),
         )
     )
