@@ -101,6 +101,10 @@ def end_meeting(conn: Connection, meeting_id: str, now: datetime) -> LifeEvent:
     if s is None:
         raise NotFound(NOT_FOUND)
     live = _live_instance(conn, s.id)
+    if parsed.kind is MeetingIdKind.SCHEDULED:
+        start = parsed.occurrence_start
+        if start is None or not is_occurrence(s.start, s.recurrence, start):
+            raise NotFound(NOT_FOUND)
     if parsed.kind is MeetingIdKind.INSTANCE:
         found = conn.execute(
             select(MeetingInstance.state, MeetingInstance.start).where(
