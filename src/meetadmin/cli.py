@@ -85,12 +85,48 @@ def prepare(database_url: str, fixtures: list[Path], on_existing: OnExisting) ->
 
 @app.command()
 def load(
-    files: Annotated[list[Path], typer.Argument(help="Fixture files (YAML or JSON), one organisation each.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Fixture files (YAML or JSON); a YAML file may hold several organisations (---)."
+        ),
+    ],
     database_url: DatabaseUrl = None,
     replace: Annotated[bool, typer.Option(help="Replace organisations that are already loaded.")] = False,
 ) -> None:
     """Load organisations from fixture files, all-or-nothing (migrates the database first)."""
     prepare(resolve_url(database_url), files, "replace" if replace else "error")
+
+
+@app.command()
+def export(
+    org: Annotated[
+        list[str] | None, typer.Option("--org", help="Only this organisation (repeatable); default: all.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file (default: standard output).")
+    ] = None,
+) -> None:
+    """Write organisations as fixture YAML, one document each, that 'meetadmin load' reads back
+    (tokens and history are left out)."""
+    from meetadmin.store.export import export_documents, to_yaml
+    from meetadmin.store.writer import Writer
+
+    engine = make_engine(resolve_url(database_url))
+    try:
+        docs = Writer(engine, group_commit=False).read_now(lambda conn: export_documents(conn, org))
+    finally:
+        engine.dispose()
+    missing = sorted(set(org or []) - {d["org"]["id"] for d in docs})
+    if missing:
+        fail(f"no organisation '{missing[0]}' is loaded")
+    text = to_yaml(docs)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(docs)} organisation(s) to {output}")
 
 
 @app.command()
@@ -116,6 +152,7 @@ def run_server(url: str, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     os.environ["MEETADMIN_DATABASE_URL"] = url
+    os.environ["MEETADMIN_STARTUP_ID"] = secrets.token_hex(8)  # its processes take one start-up snapshot
     console.print(f"meetadmin serving http://{host}:{port}/v1 (database {url.split('@')[-1]})")
     uvicorn.run(
         "meetadmin.app:serve_app",

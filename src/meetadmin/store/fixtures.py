@@ -63,7 +63,17 @@ def utc_naive(value: datetime) -> datetime:
 
 
 def read_fixture(path: Path) -> FixtureDoc:
-    """Parse and validate one file; raise FixtureError naming file, entry and key."""
+    """Parse and validate a file of one organisation; raise FixtureError naming file, entry and key."""
+    docs = read_fixtures(path)
+    if len(docs) != 1:
+        raise FixtureError(f"{path}: holds {len(docs)} organisations; one was expected")
+    return docs[0][1]
+
+
+def read_fixtures(path: Path) -> list[tuple[str, FixtureDoc]]:
+    """Parse and validate a file: JSON (one organisation) or YAML with one or more documents (``---``
+    between them, one organisation each, as ``meetadmin export`` writes). Each document is named
+    ``file`` or, in a file of several, ``file#N``; errors name it, the entry and the key."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -72,12 +82,19 @@ def read_fixture(path: Path) -> FixtureDoc:
     except UnicodeDecodeError as exc:
         raise FixtureError(f"{name}: is not UTF-8 text") from exc
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            raws = [json.loads(text)]
+        else:
+            raws = [raw for raw in yaml.safe_load_all(text) if raw is not None]
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise FixtureError(
             f"{name}: is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
         ) from exc
-    return parse_fixture(raw, name)
+    if not raws:
+        raise FixtureError(f"{name}: holds no organisation")
+    if len(raws) == 1:
+        return [(name, parse_fixture(raws[0], name))]
+    return [(f"{name}#{i}", parse_fixture(raw, f"{name}#{i}")) for i, raw in enumerate(raws, start=1)]
 
 
 def parse_fixture(raw: Any, name: str) -> FixtureDoc:
@@ -111,7 +128,7 @@ def _describe(name: str, raw: dict[str, Any], err: Any) -> str:
 def load_files(
     session: Session, paths: Sequence[Path], on_existing: OnExisting = "error"
 ) -> list[LoadResult]:
-    docs = [(str(p), read_fixture(p)) for p in paths]
+    docs = [doc for p in paths for doc in read_fixtures(p)]
     return load_documents(session, docs, on_existing)
 
 
@@ -259,6 +276,18 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                         "reserved_until": None,
                     }
                 )
+            for q in ps.quarantinedRoomIds:
+                rooms.append(
+                    {
+                        "site_id": site_id,
+                        "person_id": pk,
+                        "room_id": q.id,
+                        "room_key": room_key(q.id),
+                        "active": False,
+                        "released_at": utc_naive(q.releasedAt),
+                        "reserved_until": utc_naive(q.reservedUntil),
+                    }
+                )
     for table, rows_ in (
         (HostPrivilege, privileges),
         (PersonSessionType, person_types),
@@ -291,15 +320,28 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                 "callback": m.callback,
                 "integration": m.integration,
                 "scheduled_by_id": person_keys[m.scheduledBy.lower()] if m.scheduledBy else None,
-                "meeting_number": ids.new_meeting_number(),
-                "password": _password(),
+                "meeting_number": m.meetingNumber or ids.new_meeting_number(),
+                "password": m.password or _password(),
                 "created": now,
                 "updated": now,
             }
         )
-        instance_rows.extend(
-            _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
-        )
+        if m.instances is not None:
+            instance_rows.extend(
+                {
+                    "id": i.id,
+                    "series_id": series_id,
+                    "host_id": person_keys[i.host.lower()],
+                    "start": utc_naive(i.start),
+                    "end": utc_naive(i.end) if i.end is not None else None,
+                    "state": i.state,
+                }
+                for i in m.instances
+            )
+        else:
+            instance_rows.extend(
+                _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
+            )
     for i in range(0, len(series_rows), 5000):
         session.execute(insert(MeetingSeries), series_rows[i : i + 5000])
     for i in range(0, len(instance_rows), 5000):
@@ -368,6 +410,14 @@ def _check_references(session: Session, name: str, doc: FixtureDoc) -> None:
                 if k in rooms:
                     raise FixtureError(f"{where}: the ID is also the personal room ID of {rooms[k]}")
                 rooms[k] = p.email
+            for j, q in enumerate(ps.quarantinedRoomIds):
+                where = f"{entry}: key 'sites.{url}.quarantinedRoomIds[{j}]'"
+                if not is_valid_room_id(q.id):
+                    raise FixtureError(f"{where}: {ROOM_ID_RULE_TEXT}")
+                k = (url.lower(), room_key(q.id))
+                if k in rooms:
+                    raise FixtureError(f"{where}: the ID is also a personal room ID of {rooms[k]}")
+                rooms[k] = p.email
     if person_ids:
         known_ids = list(person_ids)
         for i in range(0, len(known_ids), 900):
@@ -379,6 +429,7 @@ def _check_references(session: Session, name: str, doc: FixtureDoc) -> None:
                     f"{name}: people: key 'personId': '{clash}' is already used by another person"
                 )
     series_ids: set[str] = set()
+    instance_ids: set[str] = set()
     for i, m in enumerate(doc.meetings):
         entry = f"{name}: meetings[{i}] ({m.id or m.title})"
         site = sites.get(m.siteUrl.lower())
@@ -401,6 +452,24 @@ def _check_references(session: Session, name: str, doc: FixtureDoc) -> None:
                 parse_rule(m.recurrence, utc_naive(m.start))
             except RecurrenceError as exc:
                 raise FixtureError(f"{entry}: key 'recurrence': {exc}") from exc
+        if m.instances is not None:
+            if m.endedInstances:
+                raise FixtureError(
+                    f"{entry}: key 'instances': give 'instances' or 'endedInstances', not both"
+                )
+            for j, inst in enumerate(m.instances):
+                if inst.host.lower() not in people:
+                    raise FixtureError(
+                        f"{entry}: key 'instances[{j}].host': '{inst.host}' is not a person of this "
+                        "organisation"
+                    )
+                if m.id is None or not inst.id.startswith(f"{m.id}_I_"):
+                    raise FixtureError(
+                        f"{entry}: key 'instances[{j}].id': must be '<the meeting's id>_I_<digits>'"
+                    )
+                if inst.id in instance_ids:
+                    raise FixtureError(f"{entry}: key 'instances[{j}].id': the id is repeated in this file")
+                instance_ids.add(inst.id)
         if m.id:
             if m.id in series_ids:
                 raise FixtureError(f"{entry}: key 'id': the id is repeated in this file")
