@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from meetadmin.client import commands as client_commands
+from meetadmin.control.state_commands import state_app
 from meetadmin.demo import demo_document
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine, make_sessionmaker, transaction
@@ -29,6 +30,7 @@ app = typer.Typer(
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 client_commands.register(app)
+app.add_typer(state_app, name="control")  # at merge: state_commands.register(control_app) instead
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
