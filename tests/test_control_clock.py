@@ -155,3 +155,21 @@ def test_every_process_follows_the_clock_in_the_database(
     with sandbox_client(engine, database_url) as restarted:  # a new process starts on the stored setting
         assert clock.now() == datetime(2030, 1, 1)
         assert restarted.delete("/_meetadmin/clock", headers=CONTROL_AUTH).status_code == 204
+
+
+def test_an_idempotency_key_expires_when_the_clock_passes_its_ttl(sandbox: TestClient) -> None:
+    set_clock(sandbox, {"now": "2027-03-01T08:00:00Z"})
+    keyed = {**auth(ADMIN), "Idempotency-Key": "clocked-key"}
+    first = {
+        "siteUrl": SITE,
+        "personalMeetingRoomIds": [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-k1"}],
+    }
+    other = {
+        "siteUrl": SITE,
+        "personalMeetingRoomIds": [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-k2"}],
+    }
+    assert sandbox.post(REFRESH, headers=keyed, json=first).status_code == 200
+    set_clock(sandbox, {"advanceSeconds": 23 * 3600})
+    assert sandbox.post(REFRESH, headers=keyed, json=other).status_code == 409  # still remembered
+    set_clock(sandbox, {"advanceSeconds": 2 * 3600})  # 25 hours on: past the 24-hour TTL
+    assert sandbox.post(REFRESH, headers=keyed, json=other).status_code == 200

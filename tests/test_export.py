@@ -240,3 +240,44 @@ def test_an_exported_organisation_serves_like_the_original(
             assert len(theirs["items"]) == 12
     finally:
         fresh.dispose()
+
+
+def test_a_bad_document_of_several_names_itself_and_loads_nothing(database_url: str, tmp_path: Path) -> None:
+    good, bad = build(series=2, people=2), demo_document()
+    bad["people"][1]["sites"][SITE]["quarantinedRoomIds"] = [
+        {
+            "id": "prABCD23670651",
+            "releasedAt": "2027-01-01T00:00:00Z",
+            "reservedUntil": "2027-04-01T00:00:00Z",
+        }
+    ]  # John's own current ID
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump_all([good, bad]), encoding="utf-8")
+    result = runner.invoke(cli_app, ["load", "--database-url", database_url, str(path)])
+    assert result.exit_code == 1
+    assert f"{path}#2: people[1] (john.andersen@example.com): key " in result.output
+    assert "quarantinedRoomIds[0]" in result.output
+    assert facts(database_url)["orgs"] == []  # all-or-nothing: the good document is not loaded either
+
+
+def test_instances_and_ended_instances_do_not_go_together(database_url: str, tmp_path: Path) -> None:
+    doc = build(series=1, people=1)
+    series = doc["meetings"][0]
+    series["endedInstances"] = 2
+    series["instances"] = [
+        {
+            "id": f"{series['id']}_I_1",
+            "host": series["host"],
+            "start": "2027-02-01T10:00:00Z",
+            "state": "ended",
+        }
+    ]
+    path = tmp_path / "one.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = runner.invoke(cli_app, ["load", "--database-url", database_url, str(path)])
+    assert result.exit_code == 1 and "give 'instances' or 'endedInstances', not both" in result.output
+    series["endedInstances"] = 0
+    series["instances"][0]["id"] = "f" * 32 + "_I_1"  # another series' instance ID
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = runner.invoke(cli_app, ["load", "--database-url", database_url, str(path)])
+    assert result.exit_code == 1 and "instances[0].id" in result.output
