@@ -193,11 +193,8 @@ def snapshot_infos(conn: Connection) -> list[SnapshotInfo]:
     return [SnapshotInfo(r.name, r.created, r.size, dict(r.rows)) for r in rows]
 
 
-def snapshot_data(conn: Connection, name: str, lock: bool = False) -> bytes | None:
-    query = select(Snapshot.data).where(Snapshot.name == name)
-    if lock and conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    found: bytes | None = conn.scalar(query)
+def snapshot_data(conn: Connection, name: str) -> bytes | None:
+    found: bytes | None = conn.scalar(select(Snapshot.data).where(Snapshot.name == name))
     return found
 
 
