@@ -27,6 +27,7 @@ from meetadmin.store.models import (
     Org,
     Person,
     PersonalRoomId,
+    PersonalRoomSettings,
     PersonSessionType,
     SessionType,
     Site,
@@ -120,6 +121,23 @@ def facts(url: str) -> dict[str, Any]:
                     )
                     for r in conn.execute(select(PersonalRoomId.__table__))
                 ),
+                "room_options": sorted(
+                    (
+                        email[r.person_id],
+                        site[r.site_id],
+                        r.topic,
+                        r.host_pin,
+                        r.enabled_auto_lock,
+                        r.auto_lock_minutes,
+                        r.enabled_notify_host,
+                        r.support_co_host,
+                        r.support_anyone_as_co_host,
+                        r.allow_first_user_to_be_co_host,
+                        r.allow_authenticated_devices,
+                        repr(r.co_hosts),
+                    )
+                    for r in conn.execute(select(PersonalRoomSettings.__table__))
+                ),
                 "series": sorted(
                     (
                         r.id,
@@ -194,8 +212,25 @@ def test_the_demo_organisation_after_changes_round_trips(
             "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId", headers=auth(ADMIN), json=body
         )
         assert refreshed.status_code == 200, refreshed.text
+        options = {
+            "topic": "John's exported room",
+            "hostPin": "4325",
+            "enabledAutoLock": True,
+            "autoLockMinutes": 10,
+            "enabledNotifyHost": True,
+            "supportCoHost": True,
+            "coHosts": [{"email": MARCUS, "displayName": "Marcus"}],
+        }
+        room = client.put(
+            "/v1/meetingPreferences/personalMeetingRoom",
+            headers=auth(ADMIN),
+            params={"userEmail": JOHN, "siteUrl": SITE},
+            json=options,
+        )
+        assert room.status_code == 200, room.text
 
     state = round_trip(tmp_path, database_url, fresh_url)
+    assert [r[:4] for r in state["room_options"]] == [(JOHN, SITE, "John's exported room", "4325")]
     assert ("john.andersen@example.com", SITE, "prABCD23670651", False) in {r[:4] for r in state["rooms"]}
     assert [r[2] for r in state["instances"] if r[1] == series_id and r[5] == "ended"].count(MARCUS) >= 1
     assert next(r[1] for r in state["series"] if r[0] == series_id) == JOHN

@@ -3,9 +3,9 @@ them back to the same state: ``meetadmin export``.
 
 One document per organisation. Left out: API tokens (secrets, stored only as hashes) and history (admin
 audit events, notices, Idempotency-Key records). Beyond the shared format, the meetadmin extensions carry
-what it cannot: quarantined personal room IDs, each series' meeting number and password, and its
-instances exactly (ID, host, start, end, state) instead of ``endedInstances``. Personal room settings
-(topic, PIN, co-hosts...) and the creation times of rows are not carried.
+what it cannot: quarantined personal room IDs, personal room options (topic, PIN, co-hosts...), each
+series' meeting number and password, and its instances exactly (ID, host, start, end, state) instead
+of ``endedInstances``. The times rows were created or updated are not carried.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from meetadmin.store.models import (
     Org,
     Person,
     PersonalRoomId,
+    PersonalRoomSettings,
     PersonSessionType,
     SessionType,
     Site,
@@ -113,6 +114,22 @@ def _people(
                     "reservedUntil": stamp(room.reserved_until),
                 }
             )
+    options: dict[tuple[int, int], dict[str, Any]] = {}
+    for o in conn.execute(
+        select(PersonalRoomSettings.__table__).where(PersonalRoomSettings.person_id.in_(in_org))
+    ):
+        options[(o.person_id, o.site_id)] = {
+            "topic": o.topic,
+            "hostPin": o.host_pin,
+            "enabledAutoLock": o.enabled_auto_lock,
+            "autoLockMinutes": o.auto_lock_minutes,
+            "enabledNotifyHost": o.enabled_notify_host,
+            "supportCoHost": o.support_co_host,
+            "supportAnyoneAsCoHost": o.support_anyone_as_co_host,
+            "allowFirstUserToBeCoHost": o.allow_first_user_to_be_co_host,
+            "allowAuthenticatedDevices": o.allow_authenticated_devices,
+            "coHosts": [{"email": c["email"], "displayName": c["displayName"]} for c in o.co_hosts],
+        }
     out = []
     for p in people:
         entry: dict[str, Any] = {"email": p.email, "displayName": p.display_name, "personId": p.person_id}
@@ -137,6 +154,8 @@ def _people(
                 site["personalMeetingRoomId"] = active[where]
             if quarantined[where]:
                 site["quarantinedRoomIds"] = quarantined[where]
+            if where in options:
+                site["personalRoom"] = options[where]
             person_sites[urls[priv.site_id]] = site
         if person_sites:
             entry["sites"] = person_sites

@@ -58,6 +58,26 @@ class QuarantinedRoomDoc(Strict):
     reservedUntil: datetime
 
 
+class CoHostDoc(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    displayName: str = Field(max_length=256)
+
+
+class PersonalRoomDoc(Strict):
+    """(meetadmin) The personal room's options once set (as GET /meetingPreferences/personalMeetingRoom)."""
+
+    topic: str = Field(min_length=1, max_length=128)
+    hostPin: str = Field(max_length=16)
+    enabledAutoLock: bool = False
+    autoLockMinutes: int = Field(default=0, ge=0, le=1440)
+    enabledNotifyHost: bool = False
+    supportCoHost: bool = False
+    supportAnyoneAsCoHost: bool = False
+    allowFirstUserToBeCoHost: bool = False
+    allowAuthenticatedDevices: bool = False
+    coHosts: list[CoHostDoc] = Field(default_factory=list)
+
+
 class PersonSiteDoc(Strict):
     host: bool = False
     licenses: list[Literal["meeting", "webinar"]] = Field(default_factory=list)
@@ -65,6 +85,7 @@ class PersonSiteDoc(Strict):
     calling: bool = False
     personalMeetingRoomId: str | None = None
     quarantinedRoomIds: list[QuarantinedRoomDoc] = Field(default_factory=list)  # (meetadmin)
+    personalRoom: PersonalRoomDoc | None = None  # (meetadmin)
 
     @field_validator("sessionTypes", mode="before")
     @classmethod

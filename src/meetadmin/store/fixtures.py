@@ -25,7 +25,7 @@ from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
 from meetadmin.store.fixture_checks import FixtureError as FixtureError
 from meetadmin.store.fixture_checks import check_references, utc_naive
-from meetadmin.store.fixture_schema import FixtureDoc
+from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
     MeetingInstance,
@@ -33,6 +33,7 @@ from meetadmin.store.models import (
     Org,
     Person,
     PersonalRoomId,
+    PersonalRoomSettings,
     PersonSessionType,
     SessionType,
     Site,
@@ -234,6 +235,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
     privileges: list[dict[str, Any]] = []
     person_types: list[dict[str, Any]] = []
     rooms: list[dict[str, Any]] = []
+    room_options: list[dict[str, Any]] = []
     taken: dict[int, set[str]] = {}
     for p in doc.people:
         pk = person_keys[p.email.lower()]
@@ -268,6 +270,8 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                         "reserved_until": None,
                     }
                 )
+            if ps.personalRoom is not None:
+                room_options.append(_room_options(pk, site_id, ps.personalRoom, now))
             for q in ps.quarantinedRoomIds:
                 rooms.append(
                     {
@@ -284,6 +288,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
         (HostPrivilege, privileges),
         (PersonSessionType, person_types),
         (PersonalRoomId, rooms),
+        (PersonalRoomSettings, room_options),
     ):
         if rows_:
             session.execute(insert(table), rows_)
@@ -344,6 +349,24 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
         add_token(session, person_keys[t.person.lower()], t.token, t.scopes, label=f"fixture {name}")
     result.tokens = len(doc.tokens)
     return result
+
+
+def _room_options(person_key: int, site_id: int, room: PersonalRoomDoc, now: datetime) -> dict[str, Any]:
+    return {
+        "person_id": person_key,
+        "site_id": site_id,
+        "topic": room.topic,
+        "host_pin": room.hostPin,
+        "enabled_auto_lock": room.enabledAutoLock,
+        "auto_lock_minutes": room.autoLockMinutes,
+        "enabled_notify_host": room.enabledNotifyHost,
+        "support_co_host": room.supportCoHost,
+        "support_anyone_as_co_host": room.supportAnyoneAsCoHost,
+        "allow_first_user_to_be_co_host": room.allowFirstUserToBeCoHost,
+        "allow_authenticated_devices": room.allowAuthenticatedDevices,
+        "co_hosts": [{"email": c.email, "displayName": c.displayName} for c in room.coHosts],
+        "updated": now,
+    }
 
 
 def _free_room_id(rule: RoomIdRule, taken: set[str]) -> str:
