@@ -185,3 +185,10 @@ def test_without_a_start_up_snapshot_reset_says_why(engine: Engine, database_url
         assert answer.status_code == 409 and "MEETADMIN_STARTUP_SNAPSHOT" in answer.text
         with engine.connect() as conn:
             assert conn.scalar(select(func.count()).select_from(MeetingSeries)) > 0
+
+
+def test_without_a_control_plane_no_start_up_snapshot_is_taken(
+    client: TestClient, engine: Engine, world: Any
+) -> None:
+    assert client.get("/v1/meetings", headers=auth(ADMIN)).status_code == 200  # the server runs
+    assert _count(engine, Snapshot) == 0

@@ -1,5 +1,6 @@
 """What the control plane does while a server process runs: follow the sandbox clock and state
-generation in the database, and take the start-up snapshot that ``POST /_meetadmin/reset`` goes back to.
+generation in the database, and take the start-up snapshot that ``POST /_meetadmin/reset`` goes back to
+(when the control plane is on: a control token is set).
 
 The processes of one ``meetadmin serve --workers N`` share a start-up ID (``MEETADMIN_STARTUP_ID``, set
 by ``serve``), so only the first of them saves ``__startup__``; a later start (another ID) saves it
@@ -29,7 +30,7 @@ STARTUP_ID_ENV = "MEETADMIN_STARTUP_ID"
 async def control_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     await refresh(app)
-    if settings.startup_snapshot:
+    if settings.startup_snapshot and settings.control_token:  # no control plane, no reset to go back with
         startup_id = os.environ.get(STARTUP_ID_ENV) or uuid.uuid4().hex
         retry = Retry(5, "Another process took the start-up snapshot at the same moment.")
         await app.state.writer.write(lambda conn: take_startup_snapshot(conn, startup_id), retry)
