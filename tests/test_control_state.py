@@ -3,12 +3,14 @@ PostgreSQL: change the state, go back, and find it as it was, also after a resta
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from meetadmin.store.db import make_sessionmaker, transaction
 from meetadmin.store.models import AuditEvent, MeetingSeries, Person, Snapshot
@@ -192,3 +194,22 @@ def test_without_a_control_plane_no_start_up_snapshot_is_taken(
 ) -> None:
     assert client.get("/v1/meetings", headers=auth(ADMIN)).status_code == 200  # the server runs
     assert _count(engine, Snapshot) == 0
+
+
+def test_a_restore_that_fails_half_way_changes_nothing(sandbox: TestClient, engine: Engine) -> None:
+    assert (
+        sandbox.post("/_meetadmin/snapshots", headers=CONTROL_AUTH, json={"name": "broken"}).status_code
+        == 201
+    )
+    with engine.begin() as conn:  # spoil the last table of the snapshot: the others restore before it fails
+        data = conn.scalar(select(Snapshot.data).where(Snapshot.name == "broken"))
+        document = orjson.loads(zlib.decompress(data))
+        last = list(document["tables"])[-1]
+        document["tables"][last] = {"columns": ["no_such_column"], "rows": [[1]]}
+        spoiled = zlib.compress(orjson.dumps(document))
+        conn.execute(update(Snapshot).where(Snapshot.name == "broken").values(data=spoiled))
+    reassign(sandbox, [PLANNING])
+    answer = sandbox.post("/_meetadmin/snapshots/broken/restore", headers=CONTROL_AUTH)
+    assert answer.status_code == 409 and "no_such_column" in answer.json()["errors"][0]["description"]
+    assert host_of(sandbox, PLANNING) == JOHN_EMAIL  # nothing of the half-done restore is kept
+    assert _count(engine, MeetingSeries) > 0
