@@ -19,6 +19,7 @@ from meetadmin.api.fast_path import FastPath
 from meetadmin.api.gate import Gate
 from meetadmin.api.operations import Operation, operations_router
 from meetadmin.api.responses import json_response
+from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import make_engine, make_sessionmaker
@@ -49,7 +50,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with control_lifespan(_app):  # the sandbox clock, the start-up snapshot
+            yield
         writer.close()
         if owned:
             engine.dispose()

@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from meetadmin.client import commands as client_commands
+from meetadmin.control.state_commands import state_app
 from meetadmin.demo import demo_document
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine
@@ -30,6 +31,7 @@ app = typer.Typer(
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 client_commands.register(app)
+app.add_typer(state_app, name="control")  # at merge: state_commands.register(control_app) instead
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -86,12 +88,48 @@ def prepare(database_url: str, fixtures: list[Path], on_existing: OnExisting) ->
 
 @app.command()
 def load(
-    files: Annotated[list[Path], typer.Argument(help="Fixture files (YAML or JSON), one organisation each.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Fixture files (YAML or JSON); a YAML file may hold several organisations (---)."
+        ),
+    ],
     database_url: DatabaseUrl = None,
     replace: Annotated[bool, typer.Option(help="Replace organisations that are already loaded.")] = False,
 ) -> None:
     """Load organisations from fixture files, all-or-nothing (migrates the database first)."""
     prepare(resolve_url(database_url), files, "replace" if replace else "error")
+
+
+@app.command()
+def export(
+    org: Annotated[
+        list[str] | None, typer.Option("--org", help="Only this organisation (repeatable); default: all.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write to this file (default: standard output).")
+    ] = None,
+) -> None:
+    """Write organisations as fixture YAML, one document each, that 'meetadmin load' reads back
+    (tokens and history are left out)."""
+    from meetadmin.store.export import export_documents, to_yaml
+    from meetadmin.store.writer import Writer
+
+    engine = make_engine(resolve_url(database_url))
+    try:
+        docs = Writer(engine, group_commit=False).read_now(lambda conn: export_documents(conn, org))
+    finally:
+        engine.dispose()
+    missing = sorted(set(org or []) - {d["org"]["id"] for d in docs})
+    if missing:
+        fail(f"no organisation '{missing[0]}' is loaded")
+    text = to_yaml(docs)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(docs)} organisation(s) to {output}")
 
 
 @app.command()
@@ -117,6 +155,7 @@ def run_server(url: str, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     os.environ["MEETADMIN_DATABASE_URL"] = url
+    os.environ["MEETADMIN_STARTUP_ID"] = secrets.token_hex(8)  # its processes take one start-up snapshot
     console.print(f"meetadmin serving http://{host}:{port}/v1 (database {url.split('@')[-1]})")
     uvicorn.run(
         "meetadmin.app:serve_app",

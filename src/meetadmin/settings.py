@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     fast_lane: bool = True
     # The sandbox's control plane (/_meetadmin): the bearer token it answers to; none, no control plane.
     control_token: str | None = None
+    # Save the state at start-up as the snapshot '__startup__' that POST /_meetadmin/reset goes back to.
+    startup_snapshot: bool = True
+    # How often each server process re-reads the sandbox clock (and the state generation) from the
+    # database; the process that changes the clock follows it at once.
+    clock_refresh_seconds: float = 1.0
 
 
 @lru_cache(maxsize=1)

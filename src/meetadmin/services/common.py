@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
+from meetadmin import clock
 from meetadmin.domain.ids import ordered_uuids
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest
@@ -15,8 +16,9 @@ from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
 
 
 def utcnow() -> datetime:
-    """Now, as the naive UTC datetime the store keeps."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, as the naive UTC datetime the store keeps: the sandbox's clock (``meetadmin.clock``), which
+    the control plane can freeze or shift."""
+    return clock.now()
 
 
 def target_site(conn: Connection, caller: TokenOwner, site_url: str | None) -> SiteRow:

@@ -50,12 +50,42 @@ class SiteDoc(Strict):
     pmrQuarantineDays: int = Field(default=90, ge=0, le=3650)  # (meetadmin)
 
 
+class QuarantinedRoomDoc(Strict):
+    """(meetadmin) A personal room ID the person gave up, reserved to them until ``reservedUntil``."""
+
+    id: str = Field(min_length=1, max_length=64)
+    releasedAt: datetime
+    reservedUntil: datetime
+
+
+class CoHostDoc(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    displayName: str = Field(max_length=256)
+
+
+class PersonalRoomDoc(Strict):
+    """(meetadmin) The personal room's options once set (as GET /meetingPreferences/personalMeetingRoom)."""
+
+    topic: str = Field(min_length=1, max_length=128)
+    hostPin: str = Field(max_length=16)
+    enabledAutoLock: bool = False
+    autoLockMinutes: int = Field(default=0, ge=0, le=1440)
+    enabledNotifyHost: bool = False
+    supportCoHost: bool = False
+    supportAnyoneAsCoHost: bool = False
+    allowFirstUserToBeCoHost: bool = False
+    allowAuthenticatedDevices: bool = False
+    coHosts: list[CoHostDoc] = Field(default_factory=list)
+
+
 class PersonSiteDoc(Strict):
     host: bool = False
     licenses: list[Literal["meeting", "webinar"]] = Field(default_factory=list)
     sessionTypes: list[str] = Field(default_factory=list)
     calling: bool = False
     personalMeetingRoomId: str | None = None
+    quarantinedRoomIds: list[QuarantinedRoomDoc] = Field(default_factory=list)  # (meetadmin)
+    personalRoom: PersonalRoomDoc | None = None  # (meetadmin)
 
     @field_validator("sessionTypes", mode="before")
     @classmethod
@@ -72,6 +102,16 @@ class PersonDoc(Strict):
     admin: bool = False
     preferredSite: str | None = None
     sites: dict[str, PersonSiteDoc] = Field(default_factory=dict)
+
+
+class InstanceDoc(Strict):
+    """(meetadmin) A meeting that ran or runs, with the host it ran under."""
+
+    id: str = Field(pattern=r"^[0-9a-f]{32}_I_[0-9]{1,30}$")
+    host: str
+    start: datetime
+    end: datetime | None = None
+    state: Literal["ended", "inProgress", "lobby"] = "ended"
 
 
 class MeetingDoc(Strict):
@@ -91,6 +131,9 @@ class MeetingDoc(Strict):
     integration: Literal["outlook", "google"] | None = None
     scheduledBy: str | None = None
     endedInstances: int = Field(default=0, ge=0, le=1000)
+    instances: list[InstanceDoc] | None = None  # (meetadmin) instead of endedInstances: exactly these
+    meetingNumber: str | None = Field(default=None, pattern=r"^[0-9]{6,20}$")  # (meetadmin)
+    password: str | None = Field(default=None, min_length=1, max_length=64)  # (meetadmin)
 
     @field_validator("sessionTypeId", mode="before")
     @classmethod

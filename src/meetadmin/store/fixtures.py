@@ -10,19 +10,22 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
+from meetadmin import clock
 from meetadmin.domain import ids
-from meetadmin.domain.occurrences import RecurrenceError, occurrence_starts, parse_rule
-from meetadmin.domain.pmr import ROOM_ID_RULE_TEXT, RoomIdRule, is_valid_room_id, room_key
-from meetadmin.store.fixture_schema import FixtureDoc
+from meetadmin.domain.occurrences import occurrence_starts
+from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
+from meetadmin.store.fixture_checks import FixtureError as FixtureError
+from meetadmin.store.fixture_checks import check_references, utc_naive
+from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
     MeetingInstance,
@@ -30,6 +33,7 @@ from meetadmin.store.models import (
     Org,
     Person,
     PersonalRoomId,
+    PersonalRoomSettings,
     PersonSessionType,
     SessionType,
     Site,
@@ -38,10 +42,6 @@ from meetadmin.store.tokens import add_token
 
 OnExisting = Literal["error", "skip", "replace"]
 UNMOVABLE_FOR_INSTANCES = frozenset({"inProgress", "lobby"})
-
-
-class FixtureError(ValueError):
-    """A fixture that cannot be loaded; the message names the file, entry and key."""
 
 
 @dataclass
@@ -55,14 +55,18 @@ class LoadResult:
     skipped: bool = False
 
 
-def utc_naive(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
 def read_fixture(path: Path) -> FixtureDoc:
-    """Parse and validate one file; raise FixtureError naming file, entry and key."""
+    """Parse and validate a file of one organisation; raise FixtureError naming file, entry and key."""
+    docs = read_fixtures(path)
+    if len(docs) != 1:
+        raise FixtureError(f"{path}: holds {len(docs)} organisations; one was expected")
+    return docs[0][1]
+
+
+def read_fixtures(path: Path) -> list[tuple[str, FixtureDoc]]:
+    """Parse and validate a file: JSON (one organisation) or YAML with one or more documents (``---``
+    between them, one organisation each, as ``meetadmin export`` writes). Each document is named
+    ``file`` or, in a file of several, ``file#N``; errors name it, the entry and the key."""
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -71,12 +75,19 @@ def read_fixture(path: Path) -> FixtureDoc:
     except UnicodeDecodeError as exc:
         raise FixtureError(f"{name}: is not UTF-8 text") from exc
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            raws = [json.loads(text)]
+        else:
+            raws = [raw for raw in yaml.safe_load_all(text) if raw is not None]
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise FixtureError(
             f"{name}: is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}"
         ) from exc
-    return parse_fixture(raw, name)
+    if not raws:
+        raise FixtureError(f"{name}: holds no organisation")
+    if len(raws) == 1:
+        return [(name, parse_fixture(raws[0], name))]
+    return [(f"{name}#{i}", parse_fixture(raw, f"{name}#{i}")) for i, raw in enumerate(raws, start=1)]
 
 
 def parse_fixture(raw: Any, name: str) -> FixtureDoc:
@@ -110,7 +121,7 @@ def _describe(name: str, raw: dict[str, Any], err: Any) -> str:
 def load_files(
     session: Session, paths: Sequence[Path], on_existing: OnExisting = "error"
 ) -> list[LoadResult]:
-    docs = [(str(p), read_fixture(p)) for p in paths]
+    docs = [doc for p in paths for doc in read_fixtures(p)]
     return load_documents(session, docs, on_existing)
 
 
@@ -158,8 +169,8 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                 "(use --replace to load it again)"
             )
         delete_org(session, doc.org.id)
-    _check_references(session, name, doc)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    check_references(session, name, doc)
+    now = clock.now()
     session.execute(
         insert(Org).values(id=doc.org.id, webex_id=ids.org_webex_id_for(doc.org.id), name=doc.org.name)
     )
@@ -224,6 +235,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
     privileges: list[dict[str, Any]] = []
     person_types: list[dict[str, Any]] = []
     rooms: list[dict[str, Any]] = []
+    room_options: list[dict[str, Any]] = []
     taken: dict[int, set[str]] = {}
     for p in doc.people:
         pk = person_keys[p.email.lower()]
@@ -258,10 +270,25 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                         "reserved_until": None,
                     }
                 )
+            if ps.personalRoom is not None:
+                room_options.append(_room_options(pk, site_id, ps.personalRoom, now))
+            for q in ps.quarantinedRoomIds:
+                rooms.append(
+                    {
+                        "site_id": site_id,
+                        "person_id": pk,
+                        "room_id": q.id,
+                        "room_key": room_key(q.id),
+                        "active": False,
+                        "released_at": utc_naive(q.releasedAt),
+                        "reserved_until": utc_naive(q.reservedUntil),
+                    }
+                )
     for table, rows_ in (
         (HostPrivilege, privileges),
         (PersonSessionType, person_types),
         (PersonalRoomId, rooms),
+        (PersonalRoomSettings, room_options),
     ):
         if rows_:
             session.execute(insert(table), rows_)
@@ -290,15 +317,28 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                 "callback": m.callback,
                 "integration": m.integration,
                 "scheduled_by_id": person_keys[m.scheduledBy.lower()] if m.scheduledBy else None,
-                "meeting_number": ids.new_meeting_number(),
-                "password": _password(),
+                "meeting_number": m.meetingNumber or ids.new_meeting_number(),
+                "password": m.password or _password(),
                 "created": now,
                 "updated": now,
             }
         )
-        instance_rows.extend(
-            _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
-        )
+        if m.instances is not None:
+            instance_rows.extend(
+                {
+                    "id": i.id,
+                    "series_id": series_id,
+                    "host_id": person_keys[i.host.lower()],
+                    "start": utc_naive(i.start),
+                    "end": utc_naive(i.end) if i.end is not None else None,
+                    "state": i.state,
+                }
+                for i in m.instances
+            )
+        else:
+            instance_rows.extend(
+                _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
+            )
     for i in range(0, len(series_rows), 5000):
         session.execute(insert(MeetingSeries), series_rows[i : i + 5000])
     for i in range(0, len(instance_rows), 5000):
@@ -311,111 +351,22 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
     return result
 
 
-def _check_references(session: Session, name: str, doc: FixtureDoc) -> None:
-    sites = {s.siteUrl.lower(): s for s in doc.sites}
-    urls = list(sites)
-    if urls:
-        clash = session.scalar(select(Site.site_url).where(func.lower(Site.site_url).in_(urls)).limit(1))
-        if clash:
-            raise FixtureError(
-                f"{name}: sites: key 'siteUrl': the site '{clash}' belongs to another organisation"
-            )
-    emails = [p.email.lower() for p in doc.people]
-    for i in range(0, len(emails), 900):
-        clash = session.scalar(select(Person.email).where(Person.email_key.in_(emails[i : i + 900])).limit(1))
-        if clash:
-            raise FixtureError(
-                f"{name}: people: key 'email': '{clash}' is already a person of another organisation"
-            )
-    for i, s in enumerate(doc.sites):
-        type_ids = [t.id for t in s.sessionTypes]
-        dup = next((t for t in type_ids if type_ids.count(t) > 1), None)
-        if dup:
-            raise FixtureError(
-                f"{name}: sites[{i}] ({s.siteUrl}): key 'sessionTypes': the id '{dup}' is repeated"
-            )
-    people = {p.email.lower(): p for p in doc.people}
-    person_ids: dict[str, str] = {}
-    rooms: dict[tuple[str, str], str] = {}
-    for i, p in enumerate(doc.people):
-        entry = f"{name}: people[{i}] ({p.email})"
-        if p.personId:
-            if p.personId in person_ids:
-                raise FixtureError(f"{entry}: key 'personId': also the personId of {person_ids[p.personId]}")
-            person_ids[p.personId] = p.email
-        if p.preferredSite and p.preferredSite.lower() not in sites:
-            raise FixtureError(
-                f"{entry}: key 'preferredSite': '{p.preferredSite}' is not a site of this organisation"
-            )
-        for url, ps in p.sites.items():
-            site = sites.get(url.lower())
-            if site is None:
-                raise FixtureError(f"{entry}: key 'sites.{url}': '{url}' is not a site of this organisation")
-            known = {t.id for t in site.sessionTypes}
-            for t in ps.sessionTypes:
-                if t not in known:
-                    raise FixtureError(
-                        f"{entry}: key 'sites.{url}.sessionTypes': '{t}' is not a session type of {url}"
-                    )
-            if ps.personalMeetingRoomId is not None:
-                where = f"{entry}: key 'sites.{url}.personalMeetingRoomId'"
-                if not ps.host:
-                    raise FixtureError(f"{where}: only hosts (host: true) have a personal room")
-                if not is_valid_room_id(ps.personalMeetingRoomId):
-                    raise FixtureError(f"{where}: {ROOM_ID_RULE_TEXT}")
-                k = (url.lower(), room_key(ps.personalMeetingRoomId))
-                if k in rooms:
-                    raise FixtureError(f"{where}: the ID is also the personal room ID of {rooms[k]}")
-                rooms[k] = p.email
-    if person_ids:
-        known_ids = list(person_ids)
-        for i in range(0, len(known_ids), 900):
-            clash = session.scalar(
-                select(Person.person_id).where(Person.person_id.in_(known_ids[i : i + 900])).limit(1)
-            )
-            if clash:
-                raise FixtureError(
-                    f"{name}: people: key 'personId': '{clash}' is already used by another person"
-                )
-    series_ids: set[str] = set()
-    for i, m in enumerate(doc.meetings):
-        entry = f"{name}: meetings[{i}] ({m.id or m.title})"
-        site = sites.get(m.siteUrl.lower())
-        if site is None:
-            raise FixtureError(f"{entry}: key 'siteUrl': '{m.siteUrl}' is not a site of this organisation")
-        if m.host.lower() not in people:
-            raise FixtureError(f"{entry}: key 'host': '{m.host}' is not a person of this organisation")
-        if m.scheduledBy and m.scheduledBy.lower() not in people:
-            raise FixtureError(
-                f"{entry}: key 'scheduledBy': '{m.scheduledBy}' is not a person of this organisation"
-            )
-        if m.sessionTypeId not in {t.id for t in site.sessionTypes}:
-            raise FixtureError(
-                f"{entry}: key 'sessionTypeId': '{m.sessionTypeId}' is not a session type of {m.siteUrl}"
-            )
-        if utc_naive(m.end) <= utc_naive(m.start):
-            raise FixtureError(f"{entry}: key 'end': the end must be after the start")
-        if m.recurrence:
-            try:
-                parse_rule(m.recurrence, utc_naive(m.start))
-            except RecurrenceError as exc:
-                raise FixtureError(f"{entry}: key 'recurrence': {exc}") from exc
-        if m.id:
-            if m.id in series_ids:
-                raise FixtureError(f"{entry}: key 'id': the id is repeated in this file")
-            series_ids.add(m.id)
-    given = list(series_ids)
-    for i in range(0, len(given), 900):
-        clash = session.scalar(
-            select(MeetingSeries.id).where(MeetingSeries.id.in_(given[i : i + 900])).limit(1)
-        )
-        if clash:
-            raise FixtureError(f"{name}: meetings: key 'id': the meeting series '{clash}' already exists")
-    for i, tok in enumerate(doc.tokens):
-        if tok.person.lower() not in people:
-            raise FixtureError(
-                f"{name}: tokens[{i}]: key 'person': '{tok.person}' is not a person of this organisation"
-            )
+def _room_options(person_key: int, site_id: int, room: PersonalRoomDoc, now: datetime) -> dict[str, Any]:
+    return {
+        "person_id": person_key,
+        "site_id": site_id,
+        "topic": room.topic,
+        "host_pin": room.hostPin,
+        "enabled_auto_lock": room.enabledAutoLock,
+        "auto_lock_minutes": room.autoLockMinutes,
+        "enabled_notify_host": room.enabledNotifyHost,
+        "support_co_host": room.supportCoHost,
+        "support_anyone_as_co_host": room.supportAnyoneAsCoHost,
+        "allow_first_user_to_be_co_host": room.allowFirstUserToBeCoHost,
+        "allow_authenticated_devices": room.allowAuthenticatedDevices,
+        "co_hosts": [{"email": c.email, "displayName": c.displayName} for c in room.coHosts],
+        "updated": now,
+    }
 
 
 def _free_room_id(rule: RoomIdRule, taken: set[str]) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -261,3 +262,31 @@ class PersonalRoomSettings(Base):
     updated: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_personal_room_settings_site", "site_id"),)
+
+
+class Snapshot(Base):
+    """A saved copy of every organisation (the control plane's snapshots): each state table's rows,
+    as compressed JSON. ``startup_id`` marks the start-up snapshot ``__startup__`` with the server
+    start that took it."""
+
+    __tablename__ = "snapshots"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[dict[str, Any]] = mapped_column(JSON)
+    startup_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class SandboxSettings(Base):
+    """One row (``id`` 1): the sandbox clock every server process follows, and a counter that a restore
+    raises so that every process drops what it cached of the old state."""
+
+    __tablename__ = "sandbox_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clock_frozen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    clock_offset_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    state_generation: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[datetime] = mapped_column(DateTime)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from meetadmin import clock
 from meetadmin.domain.people import TokenOwner, hash_token
 from meetadmin.store.models import ApiToken, Org, Person
 
@@ -55,6 +55,6 @@ def add_token(session: Session, person_key: int, token: str, scopes: list[str], 
             person_id=person_key,
             scopes=" ".join(sorted(set(scopes))),
             label=label,
-            created=datetime.now(UTC).replace(tzinfo=None),
+            created=clock.now(),
         )
     )
