@@ -17,6 +17,7 @@ from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
+from meetadmin.control.chaos import Chaos, ChaosState
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await chaos.start()
         yield
+        await chaos.close()
         writer.close()
         if owned:
             engine.dispose()
@@ -65,9 +68,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.group_commit = writer.group
     app.state.settings = settings
     app.state.token_cache = TokenCache()
+    app.state.chaos = chaos = ChaosState(settings)
     install_error_handlers(app)
     install_docs(app)
     app.add_middleware(FastLane)
+    app.add_middleware(Chaos)  # inside TrackingMiddleware, in front of FastLane and the routes
     app.add_middleware(TrackingMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
