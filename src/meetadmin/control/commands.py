@@ -12,7 +12,6 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from meetadmin.control.rate_limits import parse_limit
 
@@ -122,10 +121,9 @@ def faults_list(base_url: BaseUrl = DEFAULT_BASE_URL, control_token: ControlToke
     if not rules:
         console.print("No fault rules.")
         return
-    table = Table(*_COLUMNS)
     for r in rules:
-        table.add_row(*("" if r[k] is None else str(r[k]) for k in _COLUMNS))
-    console.print(table)
+        fields = "  ".join(f"{k}={r[k]}" for k in _COLUMNS[3:] if r[k] is not None)
+        console.print(f"{r['id']}  {r['method'] or '*'} {r['path']}  {fields}", highlight=False, markup=False)
 
 
 @faults_app.command("delete")
