@@ -207,3 +207,16 @@ def test_only_v1_paths_get_faults(chaos: TestClient) -> None:
     assert chaos.get("/health").status_code == 200
     assert chaos.get("/_meetadmin/faults", headers=CTL).status_code == 200
     assert sites(chaos).status_code == 503
+
+
+def test_reset_returns_to_the_start_no_rules_and_the_start_limit(
+    engine: Engine, database_url: str, world: Any
+) -> None:
+    with make_client(engine, database_url, rate_limit="5/60") as client:
+        add(client, path="/v1/*", status=503)
+        client.put("/_meetadmin/rate-limits", headers=CTL, json={"requests": 1, "perSeconds": 60})
+        assert client.portal is not None
+        client.portal.call(client.app.state.chaos.reset)  # what POST /_meetadmin/reset calls
+        assert rules(client) == []
+        assert client.get("/_meetadmin/rate-limits", headers=CTL).json()["requests"] == 5
+        assert sites(client).status_code == 200

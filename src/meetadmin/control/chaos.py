@@ -87,11 +87,10 @@ class ChaosState:
     def rules_changed(self) -> None:
         self._update()
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Back to the start: no fault rules and the start limit (for ``POST /_meetadmin/reset``)."""
         self.faults.clear()
-        self.limit = self.start_limit
-        self._update()
+        await self.set_limit(self.start_limit)
 
 
 def _bearer_hash(scope: Scope) -> str | None:
