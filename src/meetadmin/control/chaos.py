@@ -136,11 +136,12 @@ class Chaos:
             return
         if state.shared is not None and time.monotonic() >= state.next_sync:
             await state.sync()
-        if state.limit is not None:
+        limit = state.limit
+        if limit is not None:
             key = _bearer_hash(scope)
-            wait = None if key is None else await state.counter.hit(state.limit, key)
+            wait = None if key is None else await state.counter.hit(limit, key)
             if wait is not None:
-                why = f"At most {state.limit.requests} requests per {state.limit.per_seconds} s per token."
+                why = f"At most {limit.requests} requests per {limit.per_seconds} s per token."
                 await _answer(scope, send, 429, MESSAGE, why, wait)
                 return
         rule = state.faults.pick(scope["method"], scope["path"]) if state.faults.rules else None
