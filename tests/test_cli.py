@@ -159,6 +159,7 @@ def test_demo_serves_a_fresh_organisation_and_prints_a_working_curl(tmp_path: Pa
         proc.kill()
     token = re.search(r"ma_[A-Za-z0-9_\-]+", output)
     assert token, output
+    assert re.search(r"Control token \(/_meetadmin, meetadmin control \.\.\.\): [A-Za-z0-9_\-]{24,}", output)
     assert f"curl -i -X POST http://127.0.0.1:{port}/v1/meetings/reassignHost" in output
     # the printed token is an admin token of the demo organisation; serve the same file to use it
     with serving("--database-url", f"sqlite:///{tmp_path / 'demo.db'}") as port:

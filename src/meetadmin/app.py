@@ -19,6 +19,7 @@ from meetadmin.api.fast_path import FastPath
 from meetadmin.api.gate import Gate
 from meetadmin.api.operations import Operation, operations_router
 from meetadmin.api.responses import json_response
+from meetadmin.control.chaos import Chaos, ChaosState
 from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
@@ -50,8 +51,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await chaos.start()
         async with control_lifespan(_app):  # the sandbox clock, the start-up snapshot
             yield
+        await chaos.close()
         writer.close()
         if owned:
             engine.dispose()
@@ -71,6 +74,7 @@ def create_app(
     app.state.writer = writer
     app.state.settings = settings
     app.state.token_cache = TokenCache()
+    app.state.chaos = chaos = ChaosState(settings)
     install_error_handlers(app)
     install_docs(app)
     operations = OPERATIONS + (extra or [])
@@ -79,6 +83,7 @@ def create_app(
     app.add_middleware(
         FastPath, operations=operations, counts=app.state.fast_path_counts, enabled=settings.fast_lane
     )
+    app.add_middleware(Chaos)  # rate limits and faults: behind the gate, in front of both paths
     json_operations = {(op.method, op.full_path) for op in operations}
     app.add_middleware(Gate, max_body_bytes=settings.max_body_bytes, json_operations=json_operations)
     app.include_router(operations_router(operations), prefix="/v1")

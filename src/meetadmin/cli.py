@@ -12,7 +12,8 @@ from rich.console import Console
 from sqlalchemy import select
 
 from meetadmin.client import commands as client_commands
-from meetadmin.control.state_commands import state_app
+from meetadmin.control import state_commands
+from meetadmin.control.commands import control_app
 from meetadmin.demo import demo_document
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine
@@ -31,7 +32,8 @@ app = typer.Typer(
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 client_commands.register(app)
-app.add_typer(state_app, name="control")  # at merge: state_commands.register(control_app) instead
+state_commands.register(control_app)  # snapshot, reset, clock, meeting
+app.add_typer(control_app, name="control")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -144,18 +146,26 @@ def serve(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(help="Server processes.", min=1, max=64)] = 1,
+    control_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Token of the control plane /_meetadmin (default: $MEETADMIN_CONTROL_TOKEN; none: off)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (migrates the database and loads --fixture files first)."""
     url = resolve_url(database_url)
     prepare(url, fixture or [], "skip")
-    run_server(url, host, port, workers)
+    run_server(url, host, port, workers, control_token)
 
 
-def run_server(url: str, host: str, port: int, workers: int) -> None:
+def run_server(url: str, host: str, port: int, workers: int, control_token: str | None = None) -> None:
     import uvicorn
 
     os.environ["MEETADMIN_DATABASE_URL"] = url
     os.environ["MEETADMIN_STARTUP_ID"] = secrets.token_hex(8)  # its processes take one start-up snapshot
+    if control_token:
+        os.environ["MEETADMIN_CONTROL_TOKEN"] = control_token
     console.print(f"meetadmin serving http://{host}:{port}/v1 (database {url.split('@')[-1]})")
     uvicorn.run(
         "meetadmin.app:serve_app",
@@ -195,7 +205,9 @@ def demo(
     )
     token = _create_token(url, "admin@example.com", ALL_ADMIN_SCOPES, "demo")
     base = f"http://{host}:{port}/v1"
-    console.print(f"\nDemo admin token (admin@example.com): [bold]{token}[/bold]\n")
+    control = secrets.token_urlsafe(24)
+    console.print(f"\nDemo admin token (admin@example.com): [bold]{token}[/bold]")
+    console.print(f"Control token (/_meetadmin, meetadmin control ...): [bold]{control}[/bold]\n")
     console.print("Try it (moves two of Marcus's meetings to John):\n")
     console.print(
         f"curl -i -X POST {base}/meetings/reassignHost \\\n"
@@ -205,7 +217,7 @@ def demo(
         highlight=False,
         soft_wrap=True,
     )
-    run_server(url, host, port, 1)
+    run_server(url, host, port, 1, control)
 
 
 def _create_token(url: str, email: str, scopes: list[str], label: str) -> str:

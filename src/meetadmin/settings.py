@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./meetadmin.db"
@@ -29,6 +30,24 @@ class Settings(BaseSettings):
     # How often each server process re-reads the sandbox clock (and the state generation) from the
     # database; the process that changes the clock follows it at once.
     clock_refresh_seconds: float = 1.0
+    # A rate limit per token over every /v1 operation at start, "N/S" (N requests per S seconds); the
+    # control plane changes it at run time (PUT /_meetadmin/rate-limits). None: no limit.
+    rate_limit: str | None = None
+    # Redis (redis://host:port/db): rate limits are counted, and the run-time limit kept, across every
+    # server process. None: per process.
+    redis_url: str | None = None
+    # Prefix of meetadmin's Redis keys (sandboxes that share one Redis keep apart by it).
+    redis_prefix: str = "meetadmin"
+    # Seed for the fault rules' draws (probability), a random.Random per process; None: unseeded.
+    fault_seed: int | None = None
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str | None) -> str | None:
+        from meetadmin.control.rate_limits import parse_limit
+
+        limit = parse_limit(value)
+        return limit.text() if limit else None
 
 
 @lru_cache(maxsize=1)

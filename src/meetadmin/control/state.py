@@ -74,6 +74,7 @@ async def delete_snapshot(request: Request, name: str) -> Response:
 async def reset(request: Request) -> Response:
     generation = await writer(request).write(snapshots.reset, RACE)
     _forget_cached_state(request, generation)
+    await request.app.state.chaos.reset()  # no fault rules, and the rate limit set at start
     return Response(status_code=204)
 
 
