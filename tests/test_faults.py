@@ -97,12 +97,18 @@ def test_a_fault_after_the_work_commits_it_and_a_keyed_retry_replays(
     assert audit_events(engine) == before + 1  # replayed from the key's record, not done twice
 
 
-def test_the_fast_lane_is_covered_after_the_work_too(chaos: TestClient, engine: Engine) -> None:
+def test_the_fast_path_is_covered_before_and_after_the_work(chaos: TestClient, engine: Engine) -> None:
+    served = chaos.app.state.fast_path_counts  # type: ignore[attr-defined]
+    add(chaos, path=REASSIGN, status=429, retryAfter=1, count=1)
+    refused = reassign(chaos, WEBINAR)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    assert host_of(engine, WEBINAR) != JOHN_EMAIL and served["reassignHost"] == 0  # never reached it
     add(chaos, path=REASSIGN, status=502, phase="after", count=1)
-    answer = reassign(chaos, WEBINAR)  # no Idempotency-Key: the fast lane's kind of request
+    answer = reassign(chaos, WEBINAR)
     assert answer.status_code == 502 and answer.json()["message"] == MESSAGES[502]
     assert host_of(engine, WEBINAR) == JOHN_EMAIL
-    assert reassign(chaos, PLANNING).status_code == 204  # the rule is spent
+    assert served["reassignHost"] == 1  # the fast path did the work; the fault replaced its answer
+    assert reassign(chaos, PLANNING).status_code == 204  # the rules are spent
 
 
 def test_count_limits_a_rule_to_the_next_n_matching_requests(chaos: TestClient) -> None:
