@@ -18,6 +18,7 @@ from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.control.routers import control_router
+from meetadmin.outbound.mail_sender import MailSender
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
 from meetadmin.store.writer import Writer
@@ -42,7 +43,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        mail.start()
         yield
+        await mail.stop()
         writer.close()
         if owned:
             engine.dispose()
@@ -62,6 +65,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.inline_db = engine.dialect.name == "sqlite"
     writer = Writer(engine, group_commit=settings.fast_lane)
     app.state.writer = writer
+    mail = MailSender(engine, writer, settings)
+    app.state.mail = mail
     app.state.group_commit = writer.group
     app.state.settings = settings
     app.state.token_cache = TokenCache()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_json, db_time, from_db_time, insert_rows, marks, run_sql
+from meetadmin.store.db import db_time, from_db_time, marks, run_sql
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,14 @@ class SeriesRow:
     host_email: str
     host_display_name: str
     start: datetime
+    timezone: str
+    recurrence: str | None
 
 
 _SERIES = (
     "SELECT s.id, site.site_url, s.host_id, s.scheduled_type, s.state, s.session_type_id, t.kind, "
-    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id "
+    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id, "
+    "s.timezone, s.recurrence "
     "FROM meeting_series s JOIN sites site ON site.id = s.site_id JOIN people h ON h.id = s.host_id "
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id "
     # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
@@ -38,8 +40,6 @@ _SERIES = (
 # writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
 _LOCK_SERIES = "SELECT id FROM meeting_series WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE"
 _SET_HOST = "UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})"
-_ADD_NOTICE = "INSERT INTO notices (org_id, kind, recipient, subject, payload, created, sent_at) VALUES"
-_NOTICE_ROW = "(?, ?, ?, ?, ?, ?, NULL)"
 
 
 def series_for_reassign(
@@ -72,7 +72,13 @@ def series_for_reassign(
             scheduled_on_behalf=r[9] is not None and r[9] != r[2],
         )
         rows[r[0]] = SeriesRow(
-            facts=facts, title=r[10], host_email=r[11], host_display_name=r[12], start=from_db_time(r[13])
+            facts=facts,
+            title=r[10],
+            host_email=r[11],
+            host_display_name=r[12],
+            start=from_db_time(r[13]),
+            timezone=r[15],
+            recurrence=r[16],
         )
     return rows
 
@@ -80,23 +86,3 @@ def series_for_reassign(
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:
     """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
     run_sql(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])
-
-
-def add_notices(conn: Connection, notices: list[dict[str, Any]]) -> None:
-    """Queue notices (``org_id``, ``kind``, ``recipient``, ``subject``, ``payload``, ``created``)."""
-    insert_rows(
-        conn,
-        _ADD_NOTICE,
-        _NOTICE_ROW,
-        [
-            (
-                n["org_id"],
-                n["kind"],
-                n["recipient"],
-                n["subject"],
-                db_json(n["payload"]),
-                db_time(conn, n["created"]),
-            )
-            for n in notices
-        ],
-    )
