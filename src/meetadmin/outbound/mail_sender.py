@@ -148,8 +148,9 @@ class MailSender:
                     await self.forget_old()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database is away, say: try again at the next poll
+            except Exception:  # the database is away, say: try again soon
                 log.exception("mail: a round of sending failed")
+                wait = min(self.poll, 1.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
             self._wake.clear()
