@@ -64,9 +64,10 @@ def _instant(value: Any) -> datetime | None:
 def local_time(instant: datetime, zone: ZoneInfo) -> str:
     """``Thursday 1 October 2026, 18:00 CEST (Europe/Berlin)``: a naive UTC time in ``zone``."""
     t = instant.replace(tzinfo=UTC).astimezone(zone)
+    name = t.tzname() or zone.key
     return (
-        f"{_DAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}, "
-        f"{t.hour:02d}:{t.minute:02d} {t.tzname()} ({zone.key})"
+        f"{_DAYS[t.weekday()]} {t.day} {_MONTHS[t.month - 1]} {t.year}, {t.hour:02d}:{t.minute:02d} {name}"
+        + ("" if name == zone.key else f" ({zone.key})")
     )
 
 

@@ -166,7 +166,8 @@ class MailSender:
         due = await self.writer.read(next_due)
         if due is None:
             return self.poll
-        return min(self.poll, max((due - utcnow()).total_seconds(), 0.0))
+        # A notice due but not claimed is another process's claim in progress: look again shortly.
+        return min(self.poll, max((due - utcnow()).total_seconds(), 0.02))
 
     async def _round(self) -> int:
         """Claim, send and record one batch; how many notices it had."""
