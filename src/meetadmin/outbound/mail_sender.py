@@ -8,8 +8,8 @@ or a failed attempt retried after ``mail_retry_base_seconds`` (doubling, with ji
 ``mail_max_attempts`` is spent, then ``failed``. At least once: a process stopped between sending and
 recording sends again after the claim's lease.
 
-The sender wakes as soon as a commit of its own process has added notices (a listener on the engine's
-commits, see ``store.notices.ADDED``), when a retry is due, and otherwise every
+The sender wakes as soon as a commit of its own process has added notices (listeners on the engine's
+rollbacks and its pool's check-ins, see ``store.notices.ADDED``), when a retry is due, and otherwise every
 ``mail_poll_seconds`` (for notices of other processes). With or without SMTP it forgets notices older
 than ``mail_keep_days`` now and then (the mailbox never shows them anyway).
 """
@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -96,9 +97,9 @@ class MailSender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         # Kept as attributes: event.remove needs the very objects that were registered.
-        self._listeners: list[tuple[str, Callable[[Connection], None]]] = [
-            ("commit", self._committed),
+        self._listeners: list[tuple[str, Callable[..., None]]] = [
             ("rollback", self._rolled_back),
+            ("checkin", self._checked_in),
         ]
 
     def start(self) -> None:
@@ -128,12 +129,17 @@ class MailSender:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
                 loop.call_soon_threadsafe(wake.set)
 
-    def _committed(self, conn: Connection) -> None:
-        if conn.info.pop(ADDED, False):
-            self.wake()
+    # A connection that added notices carries ``ADDED`` in its info (shared by the Connection and its pool
+    # record) until its transaction ends. A rollback drops it; a connection that comes back to the pool
+    # still carrying it has committed them. (The engine's ``commit`` event would be too early: it runs
+    # before the commit, and a sender woken then could look before the notices are there to see.)
 
     def _rolled_back(self, conn: Connection) -> None:
         conn.info.pop(ADDED, None)
+
+    def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop(ADDED, False):
+            self.wake()
 
     async def _run(self) -> None:
         assert self._wake is not None

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from meetadmin.store.db import db_json, db_time, insert_rows
 from meetadmin.store.models import Notice
 
-# Set on a connection that added notices; the mail sender listens for the commit (``outbound/mail_sender``).
+# Set on a connection that added notices: the mail sender wakes when it returns to the pool committed
+# (``outbound/mail_sender``).
 ADDED = "meetadmin_notices_added"
 
 ROOM_CHANGED = "personalRoomChanged"
