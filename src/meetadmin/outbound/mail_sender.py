@@ -94,6 +94,7 @@ class MailSender:
         self.keep = timedelta(days=settings.mail_keep_days)
         self.lease = timedelta(seconds=max(60.0, self.timeout * (BATCH + 2)))
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         # Kept as attributes: event.remove needs the very objects that were registered.
@@ -106,16 +107,25 @@ class MailSender:
         """Start the task in the running event loop (the app's lifespan)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stopping = False
         if self.smtp is not None:
             for name, fn in self._listeners:
                 event.listen(self.engine, name, fn)
         self._task = self._loop.create_task(self._run(), name="meetadmin-mail")
 
     async def stop(self) -> None:
+        """Let the task finish what it is doing (a database call, the message being sent) and end; a
+        task cancelled in the middle of a database call would leave its connection to a worker thread
+        after the engine is gone. Cancelled only if it does not end within two SMTP timeouts."""
+        self._stopping = True
+        self.wake()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=2 * self.timeout + 1)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         if self.smtp is not None:
             for name, fn in self._listeners:
@@ -144,7 +154,7 @@ class MailSender:
     async def _run(self) -> None:
         assert self._wake is not None
         last_prune = time.monotonic() - PRUNE_EVERY + FIRST_PRUNE
-        while True:
+        while not self._stopping:
             wait = self.poll
             try:
                 if self.smtp is not None:
@@ -167,7 +177,7 @@ class MailSender:
 
     async def deliver_due(self) -> float:
         """Send every due notice; seconds until the next one is due (at most the poll interval)."""
-        while await self._round() == BATCH:
+        while await self._round() == BATCH and not self._stopping:
             pass
         due = await self.writer.read(next_due)
         if due is None:
@@ -206,6 +216,9 @@ class MailSender:
             return {n.id: _describe(exc) for n in notices}
         try:
             for n in notices:
+                if self._stopping:  # the rest: a failed attempt, retried (by this process or another)
+                    outcomes[n.id] = "not sent: the server process was stopping"
+                    continue
                 try:
                     await client.send_message(message(n, self.sender))
                     outcomes[n.id] = None
