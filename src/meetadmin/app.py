@@ -22,6 +22,7 @@ from meetadmin.api.responses import json_response
 from meetadmin.control.chaos import Chaos, ChaosState
 from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
+from meetadmin.outbound.mail_sender import MailSender
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import make_engine, make_sessionmaker
 from meetadmin.store.writer import Writer
@@ -52,8 +53,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await chaos.start()
+        mail.start()
         async with control_lifespan(_app):  # the sandbox clock, the start-up snapshot
             yield
+        await mail.stop()
         await chaos.close()
         writer.close()
         if owned:
@@ -72,6 +75,8 @@ def create_app(
     app.state.sessions = make_sessionmaker(engine)
     writer = Writer(engine)
     app.state.writer = writer
+    mail = MailSender(engine, writer, settings)
+    app.state.mail = mail
     app.state.settings = settings
     app.state.token_cache = TokenCache()
     app.state.chaos = chaos = ChaosState(settings)

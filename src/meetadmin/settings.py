@@ -49,6 +49,20 @@ class Settings(BaseSettings):
         limit = parse_limit(value)
         return limit.text() if limit else None
 
+    # Notices (e-mails, outbound/mail.py): always kept in the mailbox (GET /_meetadmin/mail) for
+    # ``mail_keep_days``; also sent through SMTP when ``smtp_url`` is set (``smtp://host:port``, or
+    # ``smtps://`` for TLS from the start; ``user:password@`` logs in).
+    smtp_url: str | None = None
+    mail_from: str = "meetadmin@localhost"
+    mail_timeout_seconds: float = 10.0
+    # Attempts per notice; the first retry after about ``mail_retry_base_seconds``, doubling, with jitter.
+    mail_max_attempts: int = 6
+    mail_retry_base_seconds: float = 30.0
+    # The sender wakes at once after a commit in its own process that added notices, and looks for
+    # due notices (another process's, retries) at least this often.
+    mail_poll_seconds: float = 5.0
+    mail_keep_days: int = 7
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -12,7 +12,8 @@ from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import Forbidden
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
-from meetadmin.store.meetings import SeriesRow, add_notices, series_for_reassign, set_host
+from meetadmin.store.meetings import SeriesRow, series_for_reassign, set_host
+from meetadmin.store.notices import add_notices
 from meetadmin.store.sites import new_host_on_site
 
 
@@ -122,6 +123,12 @@ def _apply(
                     "siteUrl": site_url,
                     "reason": f"The meeting was reassigned to {host_email} by {caller.email}.",
                     "trackingId": tracking_id,
+                    "hostName": row.host_display_name,
+                    "newHostEmail": host_email,
+                    "changedBy": caller.email,
+                    "start": row.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "timezone": row.timezone,
+                    "recurrence": row.recurrence,
                 },
                 "created": now,
                 "sent_at": None,

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_json, db_time, from_db_time, insert_rows, marks, run_sql, sql
+from meetadmin.store.db import db_time, from_db_time, marks, run_sql, sql
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class SeriesRow:
     host_email: str
     host_display_name: str
     start: datetime
+    timezone: str
+    recurrence: str | None
 
 
 class _Series(NamedTuple):  # a row of _SERIES
@@ -41,11 +43,14 @@ class _Series(NamedTuple):  # a row of _SERIES
     display_name: str
     start: Any
     org_id: str
+    timezone: str
+    recurrence: str | None
 
 
 _SERIES = sql(
     "SELECT s.id, site.site_url, s.host_id, s.scheduled_type, s.state, s.session_type_id, t.kind, "
-    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id "
+    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id, "
+    "s.timezone, s.recurrence "
     "FROM meeting_series s JOIN sites site ON site.id = s.site_id JOIN people h ON h.id = s.host_id "
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id "
     # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
@@ -60,9 +65,6 @@ _LOCK_SERIES = sql(
     dialect="postgresql",
 )
 _SET_HOST = sql("UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})")
-_ADD_NOTICE = "INSERT INTO notices (org_id, kind, recipient, subject, payload, created, sent_at) VALUES"
-_NOTICE_ROW = "(?, ?, ?, ?, ?, ?, NULL)"
-sql(f"{_ADD_NOTICE} {_NOTICE_ROW}")  # as add_notices runs it (insert_rows), for one notice
 
 
 def series_for_reassign(
@@ -101,6 +103,8 @@ def series_for_reassign(
             host_email=r.email,
             host_display_name=r.display_name,
             start=from_db_time(r.start),
+            timezone=r.timezone,
+            recurrence=r.recurrence,
         )
     return rows
 
@@ -108,23 +112,3 @@ def series_for_reassign(
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:
     """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
     run_sql(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])
-
-
-def add_notices(conn: Connection, notices: list[dict[str, Any]]) -> None:
-    """Queue notices (``org_id``, ``kind``, ``recipient``, ``subject``, ``payload``, ``created``)."""
-    insert_rows(
-        conn,
-        _ADD_NOTICE,
-        _NOTICE_ROW,
-        [
-            (
-                n["org_id"],
-                n["kind"],
-                n["recipient"],
-                n["subject"],
-                db_json(n["payload"]),
-                db_time(conn, n["created"]),
-            )
-            for n in notices
-        ],
-    )

@@ -210,7 +210,8 @@ class AuditEvent(Base):
 
 
 class Notice(Base):
-    """Outbox of notices (e-mails) owed to people; a mailer drains it."""
+    """Outbox of notices (e-mails) owed to people, and the mailbox that keeps them for 7 days: the mail
+    sender (``outbound/mail_sender.py``) sends pending ones through SMTP when one is configured."""
 
     __tablename__ = "notices"
 
@@ -218,10 +219,26 @@ class Notice(Base):
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(320))
+    recipient_key: Mapped[str] = mapped_column(String(320), server_default="")  # lower-cased
     subject: Mapped[str] = mapped_column(String(512))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # SMTP delivery: pending (not yet sent), sent, or failed (its attempts ran out).
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "ix_notices_pending",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_notices_recipient", "recipient_key", "id"),
+    )
 
 
 class IdempotencyRecord(Base):

@@ -1,0 +1,1 @@
+"""What leaves the system: the outbox, webhook dispatch and mail (SMTP and the mailbox)."""
