@@ -17,6 +17,7 @@ from meetadmin.api.errors import install_error_handlers
 from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
+from meetadmin.console import install_console
 from meetadmin.control.routers import control_router
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
     app.include_router(control_router())
+    install_console(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> object:

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     fast_lane: bool = True
     # The sandbox's control plane (/_meetadmin): the bearer token it answers to; none, no control plane.
     control_token: str | None = None
+    # How long a sign-in to the admin console (/console) lasts.
+    console_session_minutes: int = 480
 
 
 @lru_cache(maxsize=1)
