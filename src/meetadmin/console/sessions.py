@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Connection, Row, Select, delete, insert, select
 
@@ -34,8 +34,8 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _owner_query() -> Select[Unpack[tuple[Any, ...]]]:
-    stmt: Select[Unpack[tuple[Any, ...]]] = (
+def _owner_query() -> Select[*tuple[Any, ...]]:
+    stmt: Select[*tuple[Any, ...]] = (
         select(
             Person.id.label("person_key"),
             Person.person_id,
