@@ -44,7 +44,9 @@ def console_world(bulk: int = 0) -> dict[str, Any]:
             {
                 "email": LEAVER,
                 "displayName": "Lee Leaver",
-                "sites": {SITE: {"host": True, "licenses": ["meeting"], "sessionTypes": ["3"], "calling": True}},
+                "sites": {
+                    SITE: {"host": True, "licenses": ["meeting"], "sessionTypes": ["3"], "calling": True}
+                },
             }
         )
         first = datetime(2027, 4, 1, 9, 0)

@@ -109,7 +109,9 @@ def test_the_sign_in_form_needs_its_csrf_token(console: TestClient) -> None:
     assert "meetadmin_console" not in console.cookies
 
 
-def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(console: TestClient, engine: Engine) -> None:
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+    console: TestClient, engine: Engine
+) -> None:
     sign_in(console, ADMIN)
     form = {"from": MARCUS, "to": JOHN_EMAIL, "site": SITE, "confirm": "yes"}
     for sent in (form, {**form, "csrf_token": "not-the-session-token"}):
@@ -146,7 +148,10 @@ def test_a_read_only_admin_sees_everything_and_writes_nothing(console: TestClien
         assert answer.status_code == 403
     assert host_of(engine, PLANNING) == MARCUS
     with engine.connect() as conn:
-        assert conn.execute(select(PersonalRoomId).where(PersonalRoomId.room_id == "prFORCED123")).first() is None
+        assert (
+            conn.execute(select(PersonalRoomId).where(PersonalRoomId.room_id == "prFORCED123")).first()
+            is None
+        )
 
 
 def test_nothing_of_another_organisation_is_shown(console: TestClient) -> None:
@@ -183,7 +188,9 @@ def test_offboard_plan_then_execute_then_report(console: TestClient, engine: Eng
 
     unconfirmed = {"csrf_token": csrf, "from": MARCUS, "to": JOHN_EMAIL, "site": SITE}
     assert console.post("/console/offboard", data=unconfirmed).status_code == 400
-    started = console.post("/console/offboard", data={**unconfirmed, "confirm": "yes"}, follow_redirects=False)
+    started = console.post(
+        "/console/offboard", data={**unconfirmed, "confirm": "yes"}, follow_redirects=False
+    )
     job = started.headers["location"]
     page = console.get(job)
     assert "0 of 12 done" in page.text and 'hx-post="' + job + '/next"' in page.text
@@ -191,6 +198,8 @@ def test_offboard_plan_then_execute_then_report(console: TestClient, engine: Eng
     console.post(job + "/next", data={"csrf_token": csrf})
     done = console.get(job).text
     assert "Finished." in done and "12 of 12 done" in done
+    results = done.split('class="results"')[1]
+    assert "Quarterly planning" in results and "The meeting is in progress" in results
     assert host_of(engine, PLANNING) == JOHN_EMAIL and host_of(engine, LIVE) == MARCUS
 
     report = console.get(job + "/report.csv")
@@ -208,7 +217,13 @@ def test_a_refused_new_host_is_named_and_nothing_starts(console: TestClient) -> 
     csrf = sign_in(console, ADMIN)
     plan = console.get(plan_url(to_email="brenda.song@example.com"))
     assert plan.status_code == 403 and "brenda.song@example.com" in plan.text
-    sent = {"csrf_token": csrf, "from": MARCUS, "to": "brenda.song@example.com", "site": SITE, "confirm": "yes"}
+    sent = {
+        "csrf_token": csrf,
+        "from": MARCUS,
+        "to": "brenda.song@example.com",
+        "site": SITE,
+        "confirm": "yes",
+    }
     assert console.post("/console/offboard", data=sent, follow_redirects=False).status_code == 403
 
 
@@ -227,7 +242,9 @@ def test_a_large_offboarding_runs_a_batch_of_100_per_request(app: Any, engine: E
         steps = []
         for _ in range(3):
             fragment = console.post(job + "/next", data={"csrf_token": csrf}, headers={"HX-Request": "true"})
-            steps.append(fragment.headers.get("HX-Redirect") or re.search(r"([\d,]+) of 230 done", fragment.text)[1])  # type: ignore[index]
+            steps.append(
+                fragment.headers.get("HX-Redirect") or re.search(r"([\d,]+) of 230 done", fragment.text)[1]
+            )  # type: ignore[index]
         assert steps == ["100", "200", job]
         report = list(csv.DictReader(io.StringIO(console.get(job + "/report.csv").text)))
         assert len(report) == 230 and {r["result"] for r in report} == {"moved"}
@@ -255,13 +272,25 @@ def test_room_refresh_names_the_bad_line_and_changes_nothing(console: TestClient
     assert re.search(r"line 3 \(nobody@example.com\): [^<]*nobody@example.com", checked.text)
     assert "line 2" not in checked.text.split("Fix these lines")[1].split("</ul>")[0]
     with engine.connect() as conn:
-        assert conn.execute(select(PersonalRoomId).where(PersonalRoomId.room_id == "prNEWJOHN01")).first() is None
+        assert (
+            conn.execute(select(PersonalRoomId).where(PersonalRoomId.room_id == "prNEWJOHN01")).first()
+            is None
+        )
 
     broken = console.post(
         "/console/rooms/check",
-        data={"csrf_token": csrf, "site": SITE, "mode": "ids", "csv": csv_text + f"{JOHN_EMAIL},prAGAIN001\n"},
+        data={
+            "csrf_token": csrf,
+            "site": SITE,
+            "mode": "ids",
+            "csv": csv_text + f"{JOHN_EMAIL},prAGAIN001\n",
+        },
     )
-    assert broken.status_code == 400 and "pasted CSV: line 5" in broken.text and "already on line 2" in broken.text
+    assert (
+        broken.status_code == 400
+        and "pasted CSV: line 5" in broken.text
+        and "already on line 2" in broken.text
+    )
 
 
 def test_room_refresh_runs_and_reports_old_and_new_ids(console: TestClient) -> None:
@@ -283,6 +312,10 @@ def test_room_refresh_runs_and_reports_old_and_new_ids(console: TestClient) -> N
     assert all(re.fullmatch(r"prABCD\d{8}", r["newId"]) for r in rows)
     assert rows[0]["newId"] != rows[0]["oldId"]
     person = console.get("/console/people", params={"q": "John"}).text
-    assert rows[0]["newId"] in person or rows[0]["newId"] in console.get(
-        re.search(r'href="(/console/people/[^"]+)">John', person)[1]  # type: ignore[index]
-    ).text
+    assert (
+        rows[0]["newId"] in person
+        or rows[0]["newId"]
+        in console.get(
+            re.search(r'href="(/console/people/[^"]+)">John', person)[1]  # type: ignore[index]
+        ).text
+    )
