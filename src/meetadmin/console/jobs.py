@@ -109,9 +109,12 @@ def start_offboard(
         literal(PENDING),
         literal(""),
     ).where(MeetingSeries.host_id == from_key, MeetingSeries.site_id == site_id)
-    added = conn.execute(
+    conn.execute(
         insert(ConsoleJobItem).from_select(["job_id", "seq", "subject", "title", "result", "reason"], chosen)
-    ).rowcount
+    )
+    added = conn.execute(
+        select(func.count()).select_from(ConsoleJobItem).where(ConsoleJobItem.job_id == job_id)
+    ).scalar_one()
     _set_total(conn, job_id, added)
     return job_id
 
