@@ -319,3 +319,43 @@ def test_room_refresh_runs_and_reports_old_and_new_ids(console: TestClient) -> N
             re.search(r'href="(/console/people/[^"]+)">John', person)[1]  # type: ignore[index]
         ).text
     )
+
+
+def test_the_audit_log_pages_and_a_rare_filter_searches_on_in_steps(
+    app: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meetadmin.console import queries
+
+    monkeypatch.setattr(queries, "AUDIT_SCAN", 100)
+    load_world(engine, console_world(bulk=230))
+    with TestClient(app, base_url="http://127.0.0.1") as console:
+        csrf = sign_in(console, ADMIN)
+        started = console.post(
+            "/console/offboard",
+            data={"csrf_token": csrf, "from": LEAVER, "to": JOHN_EMAIL, "site": SITE, "confirm": "yes"},
+            follow_redirects=False,
+        )
+        for _ in range(3):
+            console.post(started.headers["location"] + "/next", data={"csrf_token": csrf})
+
+        seen: list[str] = []
+        page = console.get("/console/audit")
+        while True:
+            seen += re.findall(r"Bulk meeting \d+", page.text)
+            older = re.search(r'href="(\?[^"]*before=[^"]*)"', page.text)
+            if older is None:
+                break
+            page = console.get("/console/audit" + older[1].replace("&amp;", "&"))
+        assert len(seen) == 230 and len(set(seen)) == 230  # 50 a page, newest first, none twice
+
+        oldest = "d" * 2 + f"{0:030x}"  # Bulk meeting 1, moved in the first batch: the oldest events
+        first = console.get("/console/audit", params={"target": oldest})
+        assert "Bulk meeting 1<" not in first.text and "There are older events to search" in first.text
+        steps = 0
+        page = first
+        while "Bulk meeting 1<" not in page.text:
+            more = re.search(r'href="(\?[^"]*before=[^"]*)"[^>]*>Search older events', page.text)
+            assert more, "the search stopped without finding the event"
+            page = console.get("/console/audit" + more[1].replace("&amp;", "&"))
+            steps += 1
+        assert steps >= 1

@@ -4,6 +4,10 @@ rules (the same services), acting with the signed-in API token's scopes and orga
 Pages: ``pages`` (sign-in, overview, people, a person, audit log), ``offboard`` (plan and start),
 ``rooms`` (personal room refresh), ``job_pages`` (progress, results, CSV reports). Templates and static
 files (htmx, vendored; the stylesheet) live beside them; there is no JavaScript build step.
+
+Pages still to come (webhooks, mailbox, faults, rate limits, snapshots) are each a module of their own
+here with a ``router`` (a ``ConsoleRoute`` under ``/console``, ``signed_in`` and ``posted`` for forms), a
+template extending ``base.html``, an entry in ``base.html``'s ``nav_items`` and in ``install_console``.
 """
 
 from __future__ import annotations

@@ -52,10 +52,15 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str | None = None, problem: str = "") -> Response:
+async def login_form(request: Request, next: str | None = None, out: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     response = render(
-        request, "login.html", login_csrf=token, next=_safe_next(next), problem=problem[:200], status_code=200
+        request,
+        "login.html",
+        login_csrf=token,
+        next=_safe_next(next),
+        problem="You have signed out." if out else "",
+        status_code=200,
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -121,7 +126,7 @@ async def logout(request: Request, session: Session) -> Response:
     await posted(request, session)
     session_id = request.cookies.get(COOKIE, "")
     await writer(request).write(lambda conn: close_session(conn, session_id))
-    response = RedirectResponse("/console/login?problem=You+have+signed+out.", status_code=303)
+    response = RedirectResponse("/console/login?out=1", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
@@ -203,6 +208,19 @@ def _when(value: str, name: str, default: datetime) -> datetime:
         raise BadRequest(f"'{name}' must be a date and time such as 2026-12-01T09:00.") from None
 
 
+def _cursor(value: str) -> tuple[datetime, str] | None:
+    """``before=<ISO time>~<event ID>``: where an older page starts."""
+    if not value:
+        return None
+    at, _, event_id = value.partition("~")
+    try:
+        return datetime.fromisoformat(at), event_id[:36]
+    except ValueError:
+        raise BadRequest(
+            "'before' is not a position in the audit log; start again from the first page."
+        ) from None
+
+
 @router.get("/audit")
 async def audit(
     request: Request,
@@ -212,7 +230,7 @@ async def audit(
     target: str = "",
     since: Annotated[str, Query(alias="from", max_length=40)] = "",
     until: Annotated[str, Query(alias="to", max_length=40)] = "",
-    page: Page = 1,
+    before: Annotated[str, Query(max_length=80)] = "",
 ) -> Response:
     owner = session.owner
     need(can(owner).audit, auth.AUDIT_READ)
@@ -222,26 +240,29 @@ async def audit(
     if start > end:
         raise BadRequest("'from' must not be after 'to'.")
     actor, target, type = actor.strip()[:320], target.strip()[:255], type.strip()[:64]
+    position = _cursor(before.strip())
 
-    def read(conn: Connection) -> list[queries.AuditLine]:
+    def read(conn: Connection) -> queries.AuditPage:
         actor_key = None
         if actor:
             found = queries.person_key_by_email(conn, owner.org_id, actor)
             if found is None:
-                return []
+                return queries.AuditPage([], None, None)
             actor_key = found[0]
-        flt = queries.AuditFilter(start, end, type or None, actor_key, target or None)
-        return queries.audit_page(conn, owner.org_id, flt, (page - 1) * PAGE_SIZE, PAGE_SIZE + 1)
+        flt = queries.AuditFilter(start, end, type or None, actor_key, target or None, position)
+        return queries.audit_page(conn, owner.org_id, flt, PAGE_SIZE)
 
-    rows = await writer(request).read(read)
+    found = await writer(request).read(read)
+    older = f"{found.older[0].isoformat()}~{found.older[1]}" if found.older else ""
     return render(
         request,
         "audit.html",
         session,
         nav="audit",
-        rows=rows[:PAGE_SIZE],
-        more=len(rows) > PAGE_SIZE,
-        page=page,
+        rows=found.lines,
+        older=older,
+        scanned_to=found.scanned_to,
+        first=not position,
         f={"type": type, "actor": actor, "target": target, "from": since, "to": until},
         actions=queries.AUDIT_ACTIONS,
     )

@@ -89,7 +89,7 @@ async def signed_in(request: Request) -> SignedIn:
         raise SignInNeeded
     now = utcnow()
     found = await writer(request).read(lambda conn: find_session(conn, session_id, now))
-    if found is None:
+    if found is None or not found.owner.is_admin:
         raise SignInNeeded
     return found
 
