@@ -136,7 +136,7 @@ def current_room_ids(
     return {row.who: row.room_id for row in rows}
 
 
-AUDIT_SCAN = 20_000  # events one page may look through (newest first) before it answers with what it has
+AUDIT_SCAN = 5_000  # events one page may look through (newest first) before it answers with what it has
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,14 @@ def audit_page(conn: Connection, org_id: str, flt: AuditFilter, limit: int) -> A
     ``(org_id, created)``, so a page costs the same whatever it asks for; a rare filter answers with what
     those events held and where to go on (no extra indexes on the table every change writes to)."""
     window = (
-        select(AuditEvent)
+        select(
+            AuditEvent.id,
+            AuditEvent.created,
+            AuditEvent.action,
+            AuditEvent.actor_id,
+            AuditEvent.target_id,
+            AuditEvent.target_name,
+        )
         .where(AuditEvent.org_id == org_id, AuditEvent.created >= flt.start, AuditEvent.created < flt.end)
         .order_by(AuditEvent.created.desc(), AuditEvent.id.desc())
         .limit(AUDIT_SCAN)
@@ -191,15 +198,16 @@ def audit_page(conn: Connection, org_id: str, flt: AuditFilter, limit: int) -> A
         select(
             scanned.c.id,
             scanned.c.created,
-            scanned.c.category,
+            AuditEvent.category,
             scanned.c.action,
-            scanned.c.target_type,
+            AuditEvent.target_type,
             scanned.c.target_id,
             scanned.c.target_name,
             Person.email.label("actor_email"),
-            scanned.c.tracking_id,
-            scanned.c.data,
+            AuditEvent.tracking_id,
+            AuditEvent.data,
         )
+        .join(AuditEvent, AuditEvent.id == scanned.c.id)
         .join(Person, Person.id == scanned.c.actor_id)
         .order_by(scanned.c.created.desc(), scanned.c.id.desc())
         .limit(limit + 1)
@@ -215,9 +223,7 @@ def audit_page(conn: Connection, org_id: str, flt: AuditFilter, limit: int) -> A
         return AuditPage(lines[:limit], (lines[limit - 1].created, lines[limit - 1].id), None)
     filtered = bool(flt.action or flt.actor_key is not None or flt.target)
     if filtered:  # did the scan stop at its limit? then there is more to look through, older
-        last = conn.execute(
-            window.with_only_columns(AuditEvent.created, AuditEvent.id).offset(AUDIT_SCAN - 1).limit(1)
-        ).one_or_none()
+        last = conn.execute(window.offset(AUDIT_SCAN - 1).limit(1)).one_or_none()
         if last is not None:
             return AuditPage(lines, (last.created, last.id), last.created)
     return AuditPage(lines, None, None)
