@@ -359,3 +359,22 @@ def test_the_audit_log_pages_and_a_rare_filter_searches_on_in_steps(
             page = console.get("/console/audit" + more[1].replace("&amp;", "&"))
             steps += 1
         assert steps >= 1
+
+
+def test_a_read_only_admin_sees_a_job_but_cannot_run_it(console: TestClient, engine: Engine) -> None:
+    csrf = sign_in(console, ADMIN)
+    started = console.post(
+        "/console/offboard",
+        data={"csrf_token": csrf, "from": MARCUS, "to": JOHN_EMAIL, "site": SITE, "confirm": "yes"},
+        follow_redirects=False,
+    )
+    job = started.headers["location"]
+    console.post("/console/logout", data={"csrf_token": csrf})
+
+    csrf = sign_in(console, READONLY)
+    page = console.get(job)
+    assert page.status_code == 200 and "Quarterly planning" in page.text
+    assert "/next" not in page.text and "Your token cannot run this job." in page.text
+    assert console.post(job + "/next", data={"csrf_token": csrf}).status_code == 403
+    assert "0 of 12 done" in console.get(job).text
+    assert host_of(engine, PLANNING) == MARCUS
