@@ -378,3 +378,30 @@ def test_a_read_only_admin_sees_a_job_but_cannot_run_it(console: TestClient, eng
     assert console.post(job + "/next", data={"csrf_token": csrf}).status_code == 403
     assert "0 of 12 done" in console.get(job).text
     assert host_of(engine, PLANNING) == MARCUS
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/console", "https://evil.example/", "/v1/people", "/console\\@x"]
+)
+def test_sign_in_only_returns_to_a_console_page(console: TestClient, target: str) -> None:
+    form = console.get("/console/login", params={"next": target})
+    answer = console.post(
+        "/console/login",
+        data={"csrf_token": csrf_of(form.text), "token": ADMIN, "next": target},
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/console"
+
+
+def test_report_cells_never_start_a_spreadsheet_formula() -> None:
+    from meetadmin.console.job_pages import _cell
+
+    assert [_cell(v) for v in ["=1+1", "+1", "-1", "@SUM(A1)", "plain", None, 409]] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "plain",
+        "",
+        "409",
+    ]
