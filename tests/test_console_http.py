@@ -184,6 +184,7 @@ def test_offboard_plan_then_execute_then_report(console: TestClient, engine: Eng
     assert plan.status_code == 200
     assert "Quarterly planning" in plan.text and "will move" in plan.text
     assert "The meeting is in progress" in plan.text  # each meeting's verdict, in words
+    assert "<strong>4</strong> would move, <strong>8</strong> would be refused" in plan.text
     assert host_of(engine, PLANNING) == MARCUS  # the plan changes nothing
 
     unconfirmed = {"csrf_token": csrf, "from": MARCUS, "to": JOHN_EMAIL, "site": SITE}
@@ -227,12 +228,21 @@ def test_a_refused_new_host_is_named_and_nothing_starts(console: TestClient) -> 
     assert console.post("/console/offboard", data=sent, follow_redirects=False).status_code == 403
 
 
-def test_a_large_offboarding_runs_a_batch_of_100_per_request(app: Any, engine: Engine) -> None:
+def test_a_large_offboarding_runs_a_batch_of_100_per_request(
+    app: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meetadmin.console import offboard
+
     load_world(engine, console_world(bulk=230))
     with TestClient(app, base_url="http://127.0.0.1") as console:
         csrf = sign_in(console, ADMIN)
         plan = console.get(plan_url(from_email=LEAVER))
-        assert "230" in plan.text and "Page 1 of 3" in plan.text
+        assert "<strong>230</strong> would move" in plan.text and "Page 1 of 3" in plan.text
+        assert "Showing meetings 1 to 100." in plan.text
+        monkeypatch.setattr(offboard, "WHOLE_PLAN", 100)  # past it, each page counts its own verdicts
+        last = console.get(plan_url(from_email=LEAVER) + "&page=3").text
+        assert "Of meetings 201 to 230 (this page)" in last and "<strong>30</strong> would move" in last
+        assert "Bulk meeting 230" in last and "Bulk meeting 200<" not in last
         started = console.post(
             "/console/offboard",
             data={"csrf_token": csrf, "from": LEAVER, "to": JOHN_EMAIL, "site": SITE, "confirm": "yes"},

@@ -25,6 +25,7 @@ from meetadmin.store.tokens import TokenOwner
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[SignedIn, Depends(signed_in)]
 PLAN_PAGE = 100  # one preview call per page, as one API request
+WHOLE_PLAN = 500  # up to this many series, the plan's counts cover them all (five preview calls)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Plan:
     to_email: str
     total: int
     lines: list[PlanLine]
+    move: int  # of the whole set when ``whole``, else of this page
+    refuse: int
+    whole: bool
 
 
 def _plan(
@@ -49,11 +53,24 @@ def _plan(
     found = queries.person_key_by_email(conn, owner.org_id, from_email)
     if found is None:
         raise BadRequest(f"No one with the email '{from_email}' is in your organisation.")
-    series = queries.hosted_series(conn, found[0], site.id, (page - 1) * PLAN_PAGE, PLAN_PAGE)
     total = queries.count_hosted(conn, found[0], site.id)
-    outcome = calls.preview_reassign(conn, owner, site.site_url, to_email, [s.id for s in series], tid)
-    lines = [PlanLine(s, v) for s, v in zip(series, outcome.items, strict=True)]
-    return Plan(site.site_url, found[1], to_email, total, lines)
+    whole = total <= WHOLE_PLAN
+    offset = (page - 1) * PLAN_PAGE
+    if whole:
+        series = queries.hosted_series(conn, found[0], site.id, 0, WHOLE_PLAN)
+    else:
+        series = queries.hosted_series(conn, found[0], site.id, offset, PLAN_PAGE)
+    verdicts: list[ItemVerdict] = []
+    for start in range(0, len(series), PLAN_PAGE):
+        ids = [s.id for s in series[start : start + PLAN_PAGE]]
+        verdicts += calls.preview_reassign(conn, owner, site.site_url, to_email, ids, tid).items
+    if not series:
+        calls.preview_reassign(conn, owner, site.site_url, to_email, [], tid)  # may the new host host?
+    lines = [PlanLine(s, v) for s, v in zip(series, verdicts, strict=True)]
+    move = sum(1 for line in lines if line.verdict.ok)
+    if whole:
+        lines = lines[offset : offset + PLAN_PAGE]
+    return Plan(site.site_url, found[1], to_email, total, lines, move, len(verdicts) - move, whole)
 
 
 @router.get("/offboard")
@@ -89,14 +106,8 @@ async def offboard(
         return render(
             request, "offboard.html", session, status_code=exc.status, **{**context, "problem": problem}
         )
-    summary = {
-        "move": sum(1 for line in plan.lines if line.verdict.ok),
-        "refuse": sum(1 for line in plan.lines if not line.verdict.ok),
-    }
     pages = max(1, -(-plan.total // PLAN_PAGE))
-    return render(
-        request, "offboard.html", session, **{**context, "plan": plan, "summary": summary, "pages": pages}
-    )
+    return render(request, "offboard.html", session, **{**context, "plan": plan, "pages": pages})
 
 
 def _start(
