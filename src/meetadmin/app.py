@@ -19,6 +19,7 @@ from meetadmin.api.fast_path import FastPath
 from meetadmin.api.gate import Gate
 from meetadmin.api.operations import Operation, operations_router
 from meetadmin.api.responses import json_response
+from meetadmin.console import install_console
 from meetadmin.control.chaos import Chaos, ChaosState
 from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
@@ -95,6 +96,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router, prefix="/v1")
     app.include_router(control_router())
+    install_console(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> object:

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # due notices (another process's, retries) at least this often.
     mail_poll_seconds: float = 5.0
     mail_keep_days: int = 7
+    # How long a sign-in to the admin console (/console) lasts.
+    console_session_minutes: int = 480
 
 
 @lru_cache(maxsize=1)

@@ -307,3 +307,60 @@ class SandboxSettings(Base):
     clock_offset_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     state_generation: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    """A sign-in to the admin console: the cookie holds a random ID, this table its hash and the token
+    it acts with, so every server process knows it and signing out ends it everywhere."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(ForeignKey("api_tokens.token_hash", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(DateTime)
+    expires: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_console_sessions_expires", "expires"),
+        Index("ix_console_sessions_token", "token_hash"),
+    )
+
+
+class ConsoleJob(Base):
+    """A bulk change started in the console (``offboard`` or ``rooms``), run a batch of 100 at a time."""
+
+    __tablename__ = "console_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    site_url: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime)
+    updated: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_console_jobs_org_created", "org_id", "created"),)
+
+
+class ConsoleJobItem(Base):
+    """One meeting or person of a console job; ``result`` is ``pending`` until its batch has run."""
+
+    __tablename__ = "console_job_items"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("console_jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(320))
+    title: Mapped[str] = mapped_column(String(320))
+    old_value: Mapped[str | None] = mapped_column(String(64))
+    new_value: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_console_job_items_pending", "job_id", "result", "seq"),)
