@@ -59,12 +59,18 @@ def _refresh_check(principal: Principal, _site_url: str | None, body: Any) -> An
     return preferences.check(principal, body)
 
 
+def _refresh_work(units: Units, checked: Any, tid: str) -> Any:
+    # No retry here: a refresh that loses a race raises, and the route runs it again with REFRESH_RETRY.
+    with units.begin(write=True) as conn:
+        return refresh_room_ids(conn, checked, tid)
+
+
 LANES = {
     "/v1/meetings/reassignHost": Lane(
         reassign.ReassignMeetingRequest, _reassign_check, _reassign_work, reassign.answer
     ),
     "/v1/admin/meetingPreferences/personalMeetingRoom/refreshId": Lane(
-        preferences.BatchRefreshPMRID, _refresh_check, refresh_room_ids, preferences.answer
+        preferences.BatchRefreshPMRID, _refresh_check, _refresh_work, preferences.answer
     ),
 }
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request, Response
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from meetadmin.api.auth import Principal
 from meetadmin.api.deps import units
@@ -14,6 +16,9 @@ from meetadmin.api.responses import JSON_MEDIA_TYPE
 from meetadmin.errors import BadRequest
 from meetadmin.services.idempotency import Answer, IdempotencyClaim, request_hash, run_once
 from meetadmin.store.db import Units
+from meetadmin.store.writer import Retry
+
+T = TypeVar("T")
 
 IdempotencyKey = Annotated[
     str | None,
@@ -66,3 +71,16 @@ def idempotent(
     return Response(
         content=answer.body, status_code=answer.status_code, headers=headers, media_type=JSON_MEDIA_TYPE
     )
+
+
+def write_in(units: Units, work: Callable[[Connection], T], retry: Retry) -> T:
+    """``Writer.write_now(work, retry)`` for a ``handle`` of ``idempotent``: ``work`` runs in a unit of
+    ``units`` (a savepoint of the key's transaction), again from the start when it loses a race."""
+    for _attempt in range(retry.attempts):
+        try:
+            with units.begin(write=True) as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not retry.retryable(exc):
+                raise
+    raise retry.give_up()

@@ -19,8 +19,8 @@ from meetadmin.api.auth import (
     authenticate,
     require_admin,
 )
-from meetadmin.api.deps import require_json, run_db, sessions
-from meetadmin.api.idempotency import IdempotencyKey, idempotent
+from meetadmin.api.deps import require_json, run_db, writer
+from meetadmin.api.idempotency import IdempotencyKey, idempotent, write_in
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import tracking_id_of
 from meetadmin.domain.pmr import AUTO_LOCK_MINUTES, RoomIdRequest, host_pin_problem, room_link, sip_address
@@ -37,6 +37,7 @@ from meetadmin.services.pmr import (
 )
 from meetadmin.store.db import Units
 from meetadmin.store.rooms import RoomSettings
+from meetadmin.store.writer import REFRESH_RETRY
 
 router = APIRouter(tags=["Meeting Preferences"])
 
@@ -106,8 +107,10 @@ def answer(outcome: RefreshOutcome) -> Response:
 
 
 def refresh(units: Units, principal: Principal, body: BatchRefreshPMRID, tracking_id: str) -> Response:
-    """Refresh the IDs (raises ``RoomIdProblems`` when the request is refused) and answer 200."""
-    return answer(refresh_room_ids(units, check(principal, body), tracking_id))
+    """Refresh the IDs in a unit of ``units`` (raises ``RoomIdProblems`` when the request is refused) and
+    answer 200."""
+    checked = check(principal, body)
+    return answer(write_in(units, lambda conn: refresh_room_ids(conn, checked, tracking_id), REFRESH_RETRY))
 
 
 @router.post(
@@ -122,11 +125,18 @@ async def batch_refresh_pmr_id(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     require_admin(principal, REFRESH_PMR)  # before an Idempotency-Key could replay anything
+    tracking_id = tracking_id_of(request)
 
     def handle(given: Units) -> Response:
-        return refresh(given, principal, body, tracking_id_of(request))
+        return refresh(given, principal, body, tracking_id)
 
     try:
+        if idempotency_key is None:
+            checked = check(principal, body)
+            outcome = await writer(request).write(
+                lambda conn: refresh_room_ids(conn, checked, tracking_id), retry=REFRESH_RETRY
+            )
+            return answer(outcome)
         return await run_db(
             request,
             idempotent,
@@ -230,14 +240,16 @@ SiteUrl = Annotated[
 
 
 @router.get("/meetingPreferences/personalMeetingRoom", summary="Get Personal Meeting Room Options")
-def get_personal_meeting_room(
+async def get_personal_meeting_room(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     userEmail: UserEmail = None,
     siteUrl: SiteUrl = None,
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_READ, USER_PREFERENCES_READ)
-    room = get_personal_room(sessions(request), principal, as_admin, userEmail, siteUrl)
+    room = await writer(request).read(
+        lambda conn: get_personal_room(conn, principal, as_admin, userEmail, siteUrl)
+    )
     return json_response(pmr_json(room))
 
 
@@ -246,7 +258,7 @@ def get_personal_meeting_room(
     dependencies=[Depends(require_json)],
     summary="Update Personal Meeting Room Options",
 )
-def update_personal_meeting_room(
+async def update_personal_meeting_room(
     request: Request,
     body: UpdatePMR,
     principal: Annotated[Principal, Depends(authenticate)],
@@ -255,5 +267,7 @@ def update_personal_meeting_room(
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_PREFERENCES_WRITE, USER_PREFERENCES_WRITE)
     settings = _settings(body)
-    room = update_personal_room(sessions(request), principal, as_admin, userEmail, siteUrl, settings)
+    room = await writer(request).write(
+        lambda conn: update_personal_room(conn, principal, as_admin, userEmail, siteUrl, settings)
+    )
     return json_response(pmr_json(room))

@@ -107,3 +107,13 @@ def orm(conn: Connection) -> Iterator[Session]:
         session.flush()
     finally:
         session.close()
+
+
+# Batch Refresh Personal Meeting Room ID (``services.pmr.refresh_room_ids``): the work to run again when it
+# loses a race, and what a client hears when it kept losing.
+REFRESH_RETRY = Retry(
+    attempts=8,
+    message=(
+        "Other requests kept changing the same personal room IDs at the same time; send the request again."
+    ),
+)
