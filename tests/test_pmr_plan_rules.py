@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from meetadmin.domain.pmr import ROOM_ID_IN_USE, Problem, RoomIdRequest, request_problems
 from meetadmin.domain.pmr_plan import (
-    Change,
     IdChooser,
     Person,
     Room,
@@ -117,13 +116,13 @@ def test_a_new_id_replaces_the_current_one_which_goes_into_quarantine() -> None:
     assert in_use == []
     assert (plan.delete, plan.release, plan.reclaim) == ([], [ANN_ROOM.id], [])
     assert plan.add == [(ANN.key, "Ann-New", "ann-new")]
-    assert plan.changes == [Change(ANN, "ann-room", "Ann-New")]
+    assert plan.changes == [(ANN, "ann-room", "Ann-New")]
     assert plan.all_new(1)
 
 
 def test_a_first_id_replaces_nothing() -> None:
     plan, _ = plan_rooms([ANN], ["ann-first"], [], NOW)
-    assert plan.release == [] and plan.changes == [Change(ANN, None, "ann-first")]
+    assert plan.release == [] and plan.changes == [(ANN, None, "ann-first")]
 
 
 def test_an_id_held_by_someone_else_is_in_use() -> None:
@@ -157,7 +156,7 @@ def test_ones_own_quarantined_id_is_taken_back() -> None:
         [],
         [],
     )
-    assert plan.changes == [Change(ANN, "ann-room", "ANN-old")]
+    assert plan.changes == [(ANN, "ann-room", "ANN-old")]
 
 
 def test_keeping_the_current_id_changes_nothing() -> None:
@@ -170,7 +169,7 @@ def test_another_spelling_of_the_current_id_changes_it_in_place() -> None:
     plan, in_use = plan_rooms([ANN], ["ANN-Room"], [ANN_ROOM], NOW)
     assert in_use == []
     assert (plan.release, plan.reclaim, plan.add) == ([], [(ANN_ROOM.id, "ANN-Room")], [])
-    assert plan.changes == [Change(ANN, "ann-room", "ANN-Room")]
+    assert plan.changes == [(ANN, "ann-room", "ANN-Room")]
 
 
 def test_swapping_ids_is_in_use_for_both() -> None:
@@ -182,7 +181,7 @@ def test_items_without_a_person_take_no_part_and_adds_come_in_key_order() -> Non
     plan, in_use = plan_rooms([BOB, None, ANN], ["zz-bob", "ignored", "aa-ann"], [ANN_ROOM, BOB_ROOM], NOW)
     assert in_use == []
     assert plan.add == [(ANN.key, "aa-ann", "aa-ann"), (BOB.key, "zz-bob", "zz-bob")]
-    assert [c.person for c in plan.changes] == [BOB, ANN]
+    assert [c[0] for c in plan.changes] == [BOB, ANN]
     assert sorted(plan.release) == [ANN_ROOM.id, BOB_ROOM.id]
 
 
@@ -268,7 +267,7 @@ def test_with_only_the_current_rooms_known_every_new_id_is_an_add() -> None:
     """What the quick path carries out: the rows the release returns are all the plan sees."""
     plan, in_use = plan_rooms([ANN, BOB], ["new-a", "new-b"], [ANN_ROOM, BOB_ROOM], NOW)
     assert in_use == [] and plan.all_new(2)
-    assert plan.changes == [Change(ANN, "ann-room", "new-a"), Change(BOB, "bob-room", "new-b")]
+    assert plan.changes == [(ANN, "ann-room", "new-a"), (BOB, "bob-room", "new-b")]
     # keeping one's ID, or taking another's, is not something the quick path can do
     assert not plan_rooms([ANN, BOB], ["ann-room", "new-b"], [ANN_ROOM, BOB_ROOM], NOW)[0].all_new(2)
     assert plan_rooms([ANN, BOB], ["bob-room", "new-b"], [ANN_ROOM, BOB_ROOM], NOW)[1] != []
