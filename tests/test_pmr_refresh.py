@@ -324,10 +324,8 @@ def test_generation_skips_taken_reserved_and_repeated_ids(
     marcus_old = next(row[2] for row in room_rows(engine) if row[0] == MARCUS_EMAIL and not row[3])
     values = iter(
         [
-            # the quick path's draw: John's is free, mconly's held by Marcus, so all of it is undone ...
-            "prABCD00000009",
-            "prABCD00000002",
-            # ... and the general path draws again
+            # the quick path's draw: John's own current ID, so the quick path steps back; its draw is
+            # then the general path's first round
             JOHN_ROOM,  # John's own current ID: not a refresh (john)
             "prABCD00000002",  # held by Marcus (mconly)
             "prABCD00000003",  # john: ok
@@ -344,13 +342,33 @@ def test_generation_skips_taken_reserved_and_repeated_ids(
         "prABCD00000003",
         "prABCD00000004",
     ]
-    assert next(values, None) is None  # every draw was used: the quick one, then the general ones
-    assert "prABCD00000009" not in {row[2] for row in room_rows(engine)}
+    assert next(values, None) is None  # every draw was used: the quick one (again), then the general ones
+    john = {
+        row[2]: row[3] for row in room_rows(engine) if row[0] == JOHN_EMAIL and row[1] == _site_id(engine)
+    }
+    assert john == {JOHN_ROOM: False, "prABCD00000003": True}  # the quick attempt left nothing behind
     assert {(e.target_name, e.data["newPersonalMeetingRoomId"]) for e in audit(engine)} == {
         (MARCUS_EMAIL, "prABCD00000002"),  # the explicit change above
         (JOHN_EMAIL, "prABCD00000003"),
         ("mconly@example.com", "prABCD00000004"),
     }
+
+
+def test_the_quick_draw_is_the_general_paths_first_round(
+    client: TestClient, engine: Engine, world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marcus = active_rooms(engine)[MARCUS_EMAIL]
+    values = iter(["prABCD00000009", marcus, "prABCD00000004"])
+    monkeypatch.setattr(RoomIdRule, "generate_many", lambda self, count: [next(values) for _ in range(count)])
+    r = refresh(client, [{"email": e, "systemGenerated": True} for e in (JOHN_EMAIL, "mconly@example.com")])
+    assert r.status_code == 200, r.text
+    # John keeps the free ID of the undone quick attempt; only mconly, whose draw was Marcus's, draws again
+    assert [i["personalMeetingRoomId"] for i in r.json()["personalMeetingRoomIds"]] == [
+        "prABCD00000009",
+        "prABCD00000004",
+    ]
+    assert next(values, None) is None
+    assert active_rooms(engine)[MARCUS_EMAIL] == marcus
 
 
 def test_a_generated_refresh_quarantines_and_audits_the_old_ids(

@@ -7,20 +7,48 @@ runs these every time, so they are hand-written SQL on the driver (``store.db.ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from psycopg.rows import dict_row
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
 
+from meetadmin.domain.pmr_plan import Person, Room
 from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
+_PYFORMAT: dict[str, str] = {}
 
-class PersonOnSite(NamedTuple):  # named tuples: a refresh makes a few hundred of these
+
+def _named_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    """``store.db.run_sql`` for statements whose rows are read by column name (``row["room_key"]``):
+    the driver's own named rows (``sqlite3.Row``; dicts on psycopg), no SQLAlchemy ``Row`` per row."""
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.paramstyle == "qmark":
+        cursor = driver.cursor()
+        cursor.row_factory = sqlite3.Row
+    else:
+        cursor = driver.cursor(row_factory=dict_row)
+        sql = _PYFORMAT.get(sql) or _PYFORMAT.setdefault(sql, sql.replace("?", "%s"))
+    for listener in conn.dispatch.before_cursor_execute:  # statement counters, tracing: as Core tells them
+        listener(conn, cursor, sql, params, None, False)
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+class PersonOnSite(NamedTuple):
+    """A person as their personal room's page shows them."""
+
     key: int
     person_id: str
     email: str
@@ -29,32 +57,30 @@ class PersonOnSite(NamedTuple):  # named tuples: a refresh makes a few hundred o
     host: bool
 
 
-class RoomRow(NamedTuple):
-    id: int
-    person_key: int
-    room_id: str
-    room_key: str
-    active: bool
-    reserved_until: datetime | None
-
-
 _PERSON = (
     "SELECT p.id, p.person_id, p.email, p.display_name, p.preferred_site_id, h.host, p.org_id FROM people p "
     "LEFT JOIN host_privileges h ON h.person_id = p.id AND h.site_id = ? WHERE {where}"
 )
 
 
-def _person(row: Any) -> PersonOnSite:
-    return PersonOnSite(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
-
-
 def _people(conn: Connection, site_id: int, where: str, params: list[Any]) -> list[Any]:
-    return run_sql(conn, _PERSON.format(where=where), [site_id, *params])
+    return _named_rows(conn, _PERSON.format(where=where), [site_id, *params])
+
+
+def _person_on_site(row: Any) -> PersonOnSite:
+    return PersonOnSite(
+        row["id"],
+        row["person_id"],
+        row["email"],
+        row["display_name"],
+        row["preferred_site_id"],
+        bool(row["host"]),
+    )
 
 
 def people_on_site(
     conn: Connection, org_id: str, site_id: int, email_keys: Iterable[str], person_ids: Iterable[str]
-) -> list[PersonOnSite]:
+) -> list[Person]:
     """People of ``org_id`` named by lower-cased email or by Webex person ID, with their host privilege."""
     emails, pids = sorted(set(email_keys)), sorted(set(person_ids))
     # One IN list per query, on its unique index (an OR of two, or the organisation beside a long IN list,
@@ -64,17 +90,21 @@ def people_on_site(
         rows += _people(conn, site_id, f"p.email_key IN ({marks(len(emails))})", emails)
     if pids:
         rows += _people(conn, site_id, f"p.person_id IN ({marks(len(pids))})", pids)
-    return [_person(r) for r in rows if r[6] == org_id]
+    return [
+        Person(r["id"], r["person_id"], r["email"], bool(r["host"]), r["display_name"])
+        for r in rows
+        if r["org_id"] == org_id
+    ]
 
 
 def person_by_email(conn: Connection, org_id: str, email: str, site_id: int) -> PersonOnSite | None:
     rows = _people(conn, site_id, "p.org_id = ? AND p.email_key = ?", [org_id, email.strip().lower()])
-    return _person(rows[0]) if rows else None
+    return _person_on_site(rows[0]) if rows else None
 
 
 def person_by_key(conn: Connection, person_key: int, site_id: int) -> PersonOnSite | None:
     rows = _people(conn, site_id, "p.id = ?", [person_key])
-    return _person(rows[0]) if rows else None
+    return _person_on_site(rows[0]) if rows else None
 
 
 def lock_people(conn: Connection, person_keys: Iterable[int]) -> None:
@@ -95,23 +125,30 @@ _ROOMS = (
 )
 
 
-def _rooms(conn: Connection, where: str, params: list[Any]) -> list[RoomRow]:
+def _rooms(conn: Connection, where: str, params: list[Any]) -> list[Room]:
     return [
-        RoomRow(r[0], r[1], r[2], r[3], bool(r[4]), None if r[5] is None else from_db_time(r[5]))
-        for r in run_sql(conn, _ROOMS.format(where=where), params)
+        Room(
+            r["id"],
+            r["person_id"],
+            r["room_id"],
+            r["room_key"],
+            bool(r["active"]),
+            None if r["reserved_until"] is None else from_db_time(r["reserved_until"]),
+        )
+        for r in _named_rows(conn, _ROOMS.format(where=where), params)
     ]
 
 
 def rooms_for(
     conn: Connection, site_id: int, person_keys: Iterable[int], room_keys: Iterable[str]
-) -> list[RoomRow]:
+) -> list[Room]:
     """The rows of the site these people hold now, and every row (held or reserved) under these keys.
 
     Two indexed queries: the active rows by person (partial unique index) and the rows by key (unique
     index). A person's own quarantined IDs are only looked at when asked for, so they don't slow down
     a refresh however many there are."""
     people, keys = sorted(set(person_keys)), sorted(set(room_keys))
-    found: dict[int, RoomRow] = {}
+    found: dict[int, Room] = {}
     if people:
         where = f"site_id = ? AND person_id IN ({marks(len(people))}) AND active"
         for row in _rooms(conn, where, [site_id, *people]):
@@ -121,7 +158,7 @@ def rooms_for(
     return list(found.values())
 
 
-def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) -> list[RoomRow]:
+def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) -> list[Room]:
     keys = sorted(set(room_keys))
     if not keys:
         return []
@@ -129,12 +166,12 @@ def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) ->
 
 
 def active_room_id(conn: Connection, site_id: int, person_key: int) -> str | None:
-    rows = run_sql(
+    rows = _named_rows(
         conn,
         "SELECT room_id FROM personal_room_ids WHERE site_id = ? AND person_id = ? AND active",
         [site_id, person_key],
     )
-    return str(rows[0][0]) if rows else None
+    return str(rows[0]["room_id"]) if rows else None
 
 
 def delete_rooms(conn: Connection, row_ids: list[int]) -> None:
@@ -155,18 +192,18 @@ def release_rooms(conn: Connection, row_ids: list[int], now: datetime, reserved_
 
 def release_active(
     conn: Connection, site_id: int, person_keys: list[int], now: datetime, reserved_until: datetime
-) -> dict[int, str]:
-    """Quarantine the rooms these people hold on the site now; the IDs given up, by person."""
+) -> list[Room]:
+    """Quarantine the rooms these people hold on the site now; those rooms as they were (held)."""
     if not person_keys:
-        return {}
-    rows = run_sql(
+        return []
+    rows = _named_rows(
         conn,
         "UPDATE personal_room_ids SET active = ?, released_at = ?, reserved_until = ? "
         f"WHERE site_id = ? AND person_id IN ({marks(len(person_keys))}) AND active "
-        "RETURNING person_id, room_id",
+        "RETURNING id, person_id, room_id, room_key",
         [False, db_time(conn, now), db_time(conn, reserved_until), site_id, *person_keys],
     )
-    return {int(r[0]): str(r[1]) for r in rows}
+    return [Room(r["id"], r["person_id"], r["room_id"], r["room_key"], True, None) for r in rows]
 
 
 def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
@@ -208,8 +245,13 @@ class RoomSettings:
     co_hosts: list[dict[str, str]]
 
 
-def room_settings(session: Session, person_key: int, site_id: int) -> RoomSettings | None:
-    row = session.get(PersonalRoomSettings, (person_key, site_id))
+_SETTINGS: Table = PersonalRoomSettings.__table__  # type: ignore[assignment]
+
+
+def room_settings(conn: Connection, person_key: int, site_id: int) -> RoomSettings | None:
+    row = conn.execute(
+        select(_SETTINGS).where(_SETTINGS.c.person_id == person_key, _SETTINGS.c.site_id == site_id)
+    ).first()
     if row is None:
         return None
     return RoomSettings(
@@ -227,7 +269,7 @@ def room_settings(session: Session, person_key: int, site_id: int) -> RoomSettin
 
 
 def save_room_settings(
-    session: Session, person_key: int, site_id: int, settings: RoomSettings, now: datetime
+    conn: Connection, person_key: int, site_id: int, settings: RoomSettings, now: datetime
 ) -> None:
     """Insert or replace (one statement, safe against a concurrent first save)."""
     values: dict[str, Any] = {
@@ -243,7 +285,6 @@ def save_room_settings(
         "co_hosts": settings.co_hosts,
         "updated": now,
     }
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(PersonalRoomSettings).values(person_id=person_key, site_id=site_id, **values)
-    session.execute(stmt.on_conflict_do_update(index_elements=["person_id", "site_id"], set_=values))
+    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = make(_SETTINGS).values(person_id=person_key, site_id=site_id, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["person_id", "site_id"], set_=values))
