@@ -248,6 +248,7 @@ def test_the_quick_path_and_the_general_path_leave_the_same_rows(fresh_engine: C
 
     @settings(
         max_examples=40,
+        derandomize=True,  # the same examples every run: a CI run can't draw a set that misses a path
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
