@@ -24,10 +24,10 @@ from meetadmin.domain.meeting_rules import (
     list_window,
     series_state,
 )
-from meetadmin.domain.occurrences import occurrences_between
+from meetadmin.domain.occurrences import Occurrence, effective_occurrences
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
-from meetadmin.services.meetings import scheduled_state
+from meetadmin.services.meetings import scheduled_state, upcoming_occurrence
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_list import (
     InstanceFilter,
@@ -78,13 +78,15 @@ class Listed:
     end: datetime | None
     state: str
     instance: InstanceView | None = None
+    occurrence: Occurrence | None = None  # a scheduled meeting: its original start and exception
 
     @property
     def id(self) -> str:
         if self.instance is not None:
             return self.instance.id
         if self.kind is MeetingIdKind.SCHEDULED:
-            return scheduled_meeting_id(self.series.series.id, self.start)
+            original = self.occurrence.original if self.occurrence is not None else self.start
+            return scheduled_meeting_id(self.series.series.id, original)
         return self.series.series.id
 
 
@@ -209,13 +211,14 @@ class _Cursor:
 # --- series ------------------------------------------------------------------------------------------
 
 
-def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:
+def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[Occurrence]:
+    """The series' occurrences overlapping the window, its exceptions applied."""
     s = view.series
-    if s.recurrence:
-        finish = last_end(s.start, s.end, s.recurrence)
+    if s.recurrence and not view.changes:
+        finish = last_end(s.start, s.end, s.recurrence, s.timezone)
         if finish is not None and finish <= window[0]:
             return []
-    return occurrences_between(s.start, s.end, s.recurrence, window[0], window[1])
+    return effective_occurrences(s.start, s.end, s.recurrence, view.changes, window[0], window[1], s.timezone)
 
 
 def _scan_series(
@@ -224,7 +227,7 @@ def _scan_series(
     window: tuple[datetime, datetime],
     after: tuple[datetime, str] | None,
     inclusive_first: str | None = None,
-) -> Iterator[tuple[SeriesView, list[tuple[datetime, datetime]] | None]]:
+) -> Iterator[tuple[SeriesView, list[Occurrence] | None]]:
     """Series with an occurrence in the window, in ``(start, id)`` order, with those occurrences.
 
     At most SCAN_LIMIT rows are looked at; a final ``(view, None)`` then marks where the scan stopped
@@ -279,7 +282,7 @@ def _series(
         if occs is None:  # the scan stopped early: carry on after this series next time
             page.next = _Cursor.write("meetingSeries", window, s.start, s.id)
             return page
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         if query.state is not None and state != query.state:
             continue
         if len(page.items) == query.max:
@@ -288,7 +291,8 @@ def _series(
             return page
         start, end = s.start, s.end
         if query.current:
-            start, end = next(((a, b) for a, b in occs if b > now), occs[0])
+            shown = next((o for o in occs if o.end > now), occs[0])
+            start, end = shown.start, shown.end
         page.items.append(Listed(MeetingIdKind.SERIES, view, start, end, state))
     return page
 
@@ -309,10 +313,10 @@ def _occurrences(
     now: datetime,
 ) -> ListPage:
     page = ListPage()
-    if query.is_modified or (query.state is not None and query.state not in OCCURRENCE_STATES):
-        return page  # no occurrence here has been changed on its own
+    if query.state is not None and query.state not in OCCURRENCE_STATES:
+        return page
     after = (cursor.start, cursor.id) if cursor else None
-    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]] = []
+    chunk: list[tuple[SeriesView, list[Occurrence] | None]] = []
     for entry in _scan_series(session, flt, window, after, cursor.id if cursor else None):
         chunk.append(entry)
         if len(chunk) >= 50 or entry[1] is None:
@@ -321,6 +325,10 @@ def _occurrences(
             chunk = []
     _fill(session, chunk, page, query, now, window, cursor)
     return page
+
+
+def _scheduled_item(view: SeriesView, occ: Occurrence, state: str) -> Listed:
+    return Listed(MeetingIdKind.SCHEDULED, view, occ.start, occ.end, state, occurrence=occ)
 
 
 def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
@@ -332,7 +340,7 @@ def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
 
 def _fill(
     session: Session,
-    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]],
+    chunk: list[tuple[SeriesView, list[Occurrence] | None]],
     page: ListPage,
     query: ListQuery,
     now: datetime,
@@ -340,26 +348,33 @@ def _fill(
     cursor: _Cursor | None,
 ) -> bool:
     """Add the occurrences of a few series to the page; True when the page is finished."""
-    past = [v.series.id for v, occs in chunk if occs and occs[0][0] < now]
+    past = [v.series.id for v, occs in chunk if occs and min(o.start for o in occs) < now]
     ran = instance_starts(session, past, now) if past else {}
     for view, occs in chunk:
         s = view.series
         if occs is None:
             page.next = _Cursor.write("scheduledMeeting", window, s.start, s.id)
             return True
-        for start, end in occs:
-            if _seen(cursor, s.id, start):
+        for occ in occs:
+            if _seen(cursor, s.id, occ.original):
                 continue
-            state = _occurrence_state(start, end, now, ran.get(s.id, []))
+            if query.is_modified is not None and occ.modified != query.is_modified:
+                continue
+            state = _occurrence_state(occ.start, occ.end, now, ran.get(s.id, []))
             if query.state is not None and state != query.state:
                 continue
             if len(page.items) == query.max:
                 prev = page.items[-1]
+                assert prev.occurrence is not None
                 page.next = _Cursor.write(
-                    "scheduledMeeting", window, prev.series.series.start, prev.series.series.id, prev.start
+                    "scheduledMeeting",
+                    window,
+                    prev.series.series.start,
+                    prev.series.series.id,
+                    prev.occurrence.original,
                 )
                 return True
-            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, start, end, state))
+            page.items.append(_scheduled_item(view, occ, state))
     return False
 
 
@@ -411,24 +426,23 @@ def _one_series(
         window = _OPEN
     else:
         window = _window(query.meeting_type or "meetingSeries", query, now)
-    view = series_view(session, org_id, parsed.series_id)
+    view = series_view(session, org_id, parsed.series_id, include_deleted=True)
     page = ListPage()
     if view is None:
         return page
+    live = not view.deleted  # a deleted series keeps only the instances that ran
     if view.series.scheduled_type == "personalRoomMeeting":
         raise BadRequest("'meetingSeriesId' cannot name a personal room meeting.")
-    hosts_series = viewer is None or view.host.key == viewer
+    hosts_series = live and (viewer is None or view.host.key == viewer)
     items: list[Listed] = []
     if query.meeting_type == "meetingSeries" and hosts_series and _in_window(view, window):
         s = view.series
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
-    if query.meeting_type in (None, "scheduledMeeting") and hosts_series and not query.is_modified:
-        occs = _in_window(view, window)
+    if query.meeting_type in (None, "scheduledMeeting") and hosts_series:
+        occs = [o for o in _in_window(view, window) if query.is_modified in (None, o.modified)]
         ran = instance_starts(session, [view.series.id], now).get(view.series.id, [])
-        items.extend(
-            Listed(MeetingIdKind.SCHEDULED, view, a, b, _occurrence_state(a, b, now, ran)) for a, b in occs
-        )
+        items.extend(_scheduled_item(view, o, _occurrence_state(o.start, o.end, now, ran)) for o in occs)
     if query.meeting_type in (None, "meeting") and not query.wants_content:
         flt = InstanceFilter(org_id, viewer, None, (), None, series_id=view.series.id)
         f, t = (None, None) if window == _OPEN else window
@@ -462,13 +476,12 @@ def _by_number(
     page = ListPage()
     for view in series_batch(session, flt, _OPEN[0], _OPEN[1], None, 10):
         s = view.series
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
-        upcoming = (
-            occurrences_between(s.start, s.end, s.recurrence, now, _OPEN[1])[:1] if query.current else []
-        )
-        if upcoming:
-            a, b = upcoming[0]
-            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, a, b, scheduled_state(a, b, now)))
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
+        upcoming = upcoming_occurrence(view, now) if query.current else None
+        if upcoming is not None:
+            page.items.append(
+                _scheduled_item(view, upcoming, scheduled_state(upcoming.start, upcoming.end, now))
+            )
         else:
             page.items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
     return page

@@ -32,7 +32,7 @@ _SERIES = (
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id "
     # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
     # has no statistics) would scan the whole organisation. The organisation is checked on each row.
-    "WHERE s.id IN ({ids}) ORDER BY s.id"
+    "WHERE s.id IN ({ids}) AND s.deleted_at IS NULL ORDER BY s.id"  # a deleted series is not found
 )
 # Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent
 # writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
