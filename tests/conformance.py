@@ -3,10 +3,11 @@
 ``load_spec()`` reads ``src/meetadmin/spec/webex-meeting-subset.json`` and
 ``webex-meeting-changes-subset.json`` (Patch, Update and Delete a Meeting; both shipped with the package),
 merges them into one document and applies the documented exceptions of
-``tests/conformance_exceptions.py``. ``Conformance.check()`` finds the official operation for a request (method + path, templated paths like ``/meetings/{meetingId}``), and the
-response for its status code, and validates the body with ``jsonschema`` (draft 4 semantics, as OpenAPI 3.0
-uses), resolving ``$ref``s against the whole spec. Responses of operations or status codes the spec does not
-list (our ``/preview``, ``/health``, 413 ...) and responses the spec gives no schema for (errors) are skipped.
+``tests/conformance_exceptions.py``. ``Conformance.check()`` finds the official operation for a request
+(method + path, templated paths like ``/meetings/{meetingId}``), and the response for its status code, and
+validates the body with ``jsonschema`` (draft 4 semantics, as OpenAPI 3.0 uses), resolving ``$ref``s
+against the whole spec. Responses of operations or status codes the spec does not list (our ``/preview``,
+``/health``, 413 ...) and responses the spec gives no schema for (errors) are skipped.
 
 ``install(client)`` hooks a test client so every response it receives is checked: a response that breaks
 the schema raises ``ConformanceError`` at the call, failing the test. Counts (and fields we send that the
