@@ -192,7 +192,11 @@ def test_reassignment_and_its_preview_see_a_delete_at_once(client: TestClient, w
 
 
 def test_the_bulk_cli_sees_a_delete_at_once(
-    tmp_path: Path, app: Any, client: TestClient, world: Any, route: Any
+    tmp_path: Path,
+    app: Any,
+    client: TestClient,
+    world: Any,
+    route: Any,  # noqa: F811
 ) -> None:
     route(app)
     args = ("--from", MARCUS_EMAIL, "--to", JOHN_EMAIL, "--site", SITE)
