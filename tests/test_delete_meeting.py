@@ -89,8 +89,13 @@ def test_a_deleted_series_keeps_the_instances_that_ran_with_their_host(
     instance = get(client, MARCUS, ran[0])
     assert instance.status_code == 200 and instance.json()["state"] == "ended"
     assert instance.json()["hostEmail"] == MARCUS_EMAIL
-    assert not [i for i in listed_ids(client, MARCUS, **SERIES_WINDOW) if i.startswith(RAN)]
+    for meeting_type in ("meetingSeries", "scheduledMeeting"):
+        listed = listed_ids(client, ADMIN, meetingType=meeting_type, **SERIES_WINDOW)
+        assert not [i for i in listed if i.startswith(RAN)]
     assert delete(client, ADMIN, ran[0]).status_code == 400  # an ended instance is history
+    assert delete(client, ADMIN, RAN).status_code == 404
+    moved = reassign(client, RAN)
+    assert moved.status_code == 207 and moved.json()["items"][0]["httpStatus"] == 404
 
 
 def test_an_admins_delete_is_audited_and_the_host_is_told(

@@ -118,6 +118,35 @@ def test_an_occurrence_moved_to_another_day_is_listed_on_that_day(client: TestCl
     assert series_that_day == [WEEKLY]
 
 
+def test_the_one_occurrence_of_a_single_meeting_moved_later_is_listed_on_its_new_day(
+    client: TestClient, world: Any
+) -> None:
+    only = listed_ids(client, MARCUS, meetingSeriesId=SOLO, meetingType="scheduledMeeting")
+    assert len(only) == 1
+    moved = NOW + timedelta(days=6)
+    r = patch(client, MARCUS, only[0], start=iso(moved), end=iso(moved + timedelta(hours=1)))
+    assert r.status_code == 200, r.text
+    new_day = {"from": iso(moved - timedelta(hours=1)), "to": iso(moved + timedelta(hours=2))}
+
+    def solo(**window: str) -> list[str]:
+        return [i for i in listed_ids(client, MARCUS, **window) if i.startswith(SOLO)]
+
+    assert solo(meetingType="scheduledMeeting", **new_day) == only
+    assert solo(**new_day) == [SOLO]
+    old_day = {"from": iso(NOW + timedelta(days=2)), "to": iso(NOW + timedelta(days=4))}
+    assert solo(meetingType="scheduledMeeting", **old_day) == []
+
+
+def test_is_modified_filters_every_scheduled_meeting_listing(client: TestClient, world: Any) -> None:
+    second = occurrence_id(WEEKLY, weekly(1))
+    assert patch(client, JOHN, second, title="Changed").status_code == 200
+    window = {"meetingType": "scheduledMeeting", "from": iso(NOW), "to": iso(NOW + timedelta(days=30))}
+    assert listed_ids(client, JOHN, isModified=True, **window) == [second]
+    unmodified = listed_ids(client, JOHN, isModified=False, **window)
+    assert second not in unmodified and occurrence_id(WEEKLY, weekly(0)) in unmodified
+    assert second in listed_ids(client, JOHN, **window)
+
+
 @pytest.mark.parametrize(
     "change",
     [
