@@ -222,3 +222,24 @@ def notices_of(engine: Engine) -> list[Any]:
     from tests.change_world import notices
 
     return notices(engine)
+
+
+def test_pages_of_scheduled_meetings_follow_the_exceptions(client: TestClient, world: Any) -> None:
+    second, fourth = (occurrence_id(WEEKLY, weekly(n)) for n in (1, 3))
+    assert (
+        client.patch(f"/v1/meetings/{second}", headers=auth(JOHN), json={"title": "Own"}).status_code == 200
+    )
+    assert delete(client, JOHN, fourth).status_code == 204
+    window = {"meetingType": "scheduledMeeting", "from": iso(NOW), "to": iso(NOW + timedelta(days=45))}
+    whole = listed_ids(client, JOHN, **window)
+    assert second in whole and fourth not in whole
+    paged: list[str] = []
+    r = client.get("/v1/meetings", headers=auth(JOHN), params={**window, "max": 2})
+    while True:
+        assert r.status_code == 200, r.text
+        assert len(r.json()["items"]) <= 2
+        paged += [m["id"] for m in r.json()["items"]]
+        if "next" not in r.links:
+            break
+        r = client.get(r.links["next"]["url"], headers=auth(JOHN))
+    assert paged == whole
