@@ -105,22 +105,20 @@ def find_target(
         view = series_view(session, caller.org_id, parsed.series_id)
     if view is None or (viewer is not None and view.host.key != viewer):
         raise NotFound(NOT_FOUND)
-    refusal = series_refusal(view.series.state) if parsed.kind is MeetingIdKind.SERIES else None
     if parsed.kind is MeetingIdKind.SERIES:
-        if refusal is not None:
-            raise refuse(refusal)
+        _check(series_refusal(view.series.state))
         return Target(meeting_id, view)
-    refusal = personal_room_refusal(view.series.scheduled_type)
-    if refusal is not None:
-        raise refuse(refusal)
-    assert parsed.occurrence_start is not None
-    occ = occurrence_of(view, parsed.occurrence_start)
+    _check(personal_room_refusal(view.series.scheduled_type))
+    occ = occurrence_of(view, parsed.occurrence_start) if parsed.occurrence_start else None
     if occ is None:
         raise NotFound(NOT_FOUND)
-    refusal = occurrence_refusal(occ.start, occ.end, now)
+    _check(occurrence_refusal(occ.start, occ.end, now))
+    return Target(meeting_id, view, occ)
+
+
+def _check(refusal: Refusal | None) -> None:
     if refusal is not None:
         raise refuse(refusal)
-    return Target(meeting_id, view, occ)
 
 
 def reload(conn: Connection, target: Target) -> Target:
