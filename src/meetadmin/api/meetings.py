@@ -43,7 +43,8 @@ from meetadmin.errors import BadRequest
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_create import create_meeting
 from meetadmin.services.meeting_delete import delete_meeting
-from meetadmin.services.meeting_list import Listed, ListQuery, list_meetings
+from meetadmin.services.meeting_list import list_meetings
+from meetadmin.services.meeting_list_types import Listed, ListQuery
 from meetadmin.services.meeting_target import MeetingChange, Target
 from meetadmin.services.meeting_update import update_meeting
 from meetadmin.services.meetings import FoundMeeting, get_meeting, scheduled_state

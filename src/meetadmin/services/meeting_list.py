@@ -9,13 +9,11 @@ one request scans a bounded number of rows (a short page then still carries a ``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id, scheduled_meeting_id
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.meeting_rules import (
     ALLOWED_SCHEDULED_TYPES,
     SERIES_STATES,
@@ -27,6 +25,7 @@ from meetadmin.domain.meeting_rules import (
 from meetadmin.domain.occurrences import Occurrence, effective_occurrences
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
+from meetadmin.services.meeting_list_types import Cursor, Listed, ListPage, ListQuery
 from meetadmin.services.meetings import scheduled_state, upcoming_occurrence
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_list import (
@@ -43,57 +42,7 @@ from meetadmin.store.tokens import TokenOwner
 BATCH = 200
 SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has
 STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for its occurrence
-_FMT = "%Y-%m-%dT%H:%M:%S.%f"
 OCCURRENCE_STATES = frozenset({"scheduled", "ready", "ended", "missed"})
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """List Meetings' parameters, parsed (the API layer has already rejected malformed values)."""
-
-    meeting_type: str | None = None
-    state: str | None = None
-    scheduled_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    series_id: str | None = None
-    host_email: str | None = None
-    site_url: str | None = None
-    max: int = 10
-    current: bool = True
-    meeting_number: str | None = None
-    never_matches: bool = False  # webLink, roomId or integrationTag: nothing of ours carries them
-    is_modified: bool | None = None
-    wants_content: bool = False  # a has* flag set to true: no instance here has chat, recordings, ...
-    cursor: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Listed:
-    """One item of the page: a series, an occurrence (scheduled meeting) or an instance."""
-
-    kind: MeetingIdKind
-    series: SeriesView
-    start: datetime
-    end: datetime | None
-    state: str
-    instance: InstanceView | None = None
-    occurrence: Occurrence | None = None  # a scheduled meeting: its original start and exception
-
-    @property
-    def id(self) -> str:
-        if self.instance is not None:
-            return self.instance.id
-        if self.kind is MeetingIdKind.SCHEDULED:
-            original = self.occurrence.original if self.occurrence is not None else self.start
-            return scheduled_meeting_id(self.series.series.id, original)
-        return self.series.series.id
-
-
-@dataclass
-class ListPage:
-    items: list[Listed] = field(default_factory=list)
-    next: dict[str, Any] | None = None
 
 
 def list_meetings(
@@ -124,7 +73,7 @@ def list_meetings(
                     f"The site '{query.site_url.strip()[:255]}' is not a site of your organisation."
                 )
             site_id = site.id
-        cursor = _Cursor.read(query.cursor, meeting_type)
+        cursor = Cursor.read(query.cursor, meeting_type)
         window = cursor.window if cursor else _window(meeting_type, query, now)
         if meeting_type == "meeting":
             # Ended or running personal room meetings are listed under the meeting type.
@@ -163,49 +112,6 @@ def _instance_states(state: str | None) -> tuple[str, ...] | None:
     if state is None:
         return None
     return (state,) if state in ("lobby", "inProgress", "ended") else ()
-
-
-# --- cursors -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Cursor:
-    mode: str
-    window: tuple[datetime, datetime]
-    start: datetime
-    id: str
-    occurrence: datetime | None = None
-
-    @staticmethod
-    def read(raw: dict[str, Any] | None, mode: str) -> _Cursor | None:
-        if raw is None:
-            return None
-        try:
-            if raw["m"] != mode:
-                raise ValueError("mode")
-            occ = raw.get("o")
-            return _Cursor(
-                mode,
-                (datetime.strptime(raw["f"], _FMT), datetime.strptime(raw["t"], _FMT)),
-                datetime.strptime(raw["s"], _FMT),
-                str(raw["i"]),
-                datetime.strptime(occ, _FMT) if occ else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadRequest(
-                "The 'cursor' parameter does not belong to this listing; "
-                "follow the Link header's URL as given."
-            ) from exc
-
-    @staticmethod
-    def write(
-        mode: str, window: tuple[datetime, datetime], start: datetime, id_: str, occ: datetime | None = None
-    ) -> dict[str, Any]:
-        out = {"m": mode, "f": window[0].strftime(_FMT), "t": window[1].strftime(_FMT)}
-        out |= {"s": start.strftime(_FMT), "i": id_}
-        if occ is not None:
-            out["o"] = occ.strftime(_FMT)
-        return out
 
 
 # --- series ------------------------------------------------------------------------------------------
@@ -269,7 +175,7 @@ def _series(
     session: Session,
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     now: datetime,
 ) -> ListPage:
@@ -280,14 +186,14 @@ def _series(
     for view, occs in _scan_series(session, flt, window, after):
         s = view.series
         if occs is None:  # the scan stopped early: carry on after this series next time
-            page.next = _Cursor.write("meetingSeries", window, s.start, s.id)
+            page.next = Cursor.write("meetingSeries", window, s.start, s.id)
             return page
         state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         if query.state is not None and state != query.state:
             continue
         if len(page.items) == query.max:
             last = page.items[-1].series.series
-            page.next = _Cursor.write("meetingSeries", window, last.start, last.id)
+            page.next = Cursor.write("meetingSeries", window, last.start, last.id)
             return page
         start, end = s.start, s.end
         if query.current:
@@ -308,7 +214,7 @@ def _occurrences(
     session: Session,
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     now: datetime,
 ) -> ListPage:
@@ -331,7 +237,7 @@ def _scheduled_item(view: SeriesView, occ: Occurrence, state: str) -> Listed:
     return Listed(MeetingIdKind.SCHEDULED, view, occ.start, occ.end, state, occurrence=occ)
 
 
-def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
+def _seen(cursor: Cursor | None, series_id: str, start: datetime) -> bool:
     """Whether the occurrence was on an earlier page (pages may end among one series' occurrences)."""
     if cursor is None or cursor.occurrence is None or series_id != cursor.id:
         return False
@@ -345,7 +251,7 @@ def _fill(
     query: ListQuery,
     now: datetime,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
 ) -> bool:
     """Add the occurrences of a few series to the page; True when the page is finished."""
     past = [v.series.id for v, occs in chunk if occs and min(o.start for o in occs) < now]
@@ -353,7 +259,7 @@ def _fill(
     for view, occs in chunk:
         s = view.series
         if occs is None:
-            page.next = _Cursor.write("scheduledMeeting", window, s.start, s.id)
+            page.next = Cursor.write("scheduledMeeting", window, s.start, s.id)
             return True
         for occ in occs:
             if _seen(cursor, s.id, occ.original):
@@ -366,7 +272,7 @@ def _fill(
             if len(page.items) == query.max:
                 prev = page.items[-1]
                 assert prev.occurrence is not None
-                page.next = _Cursor.write(
+                page.next = Cursor.write(
                     "scheduledMeeting",
                     window,
                     prev.series.series.start,
@@ -385,7 +291,7 @@ def _instances(
     session: Session,
     flt: InstanceFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     mode: str,
 ) -> ListPage:
@@ -398,7 +304,7 @@ def _instances(
         page.items.append(_instance_item(inst))
     if len(rows) > query.max:
         last = rows[query.max - 1]
-        page.next = _Cursor.write(mode, window, last.start, last.id)
+        page.next = Cursor.write(mode, window, last.start, last.id)
     return page
 
 
@@ -419,7 +325,7 @@ def _one_series(
     if parsed.kind is not MeetingIdKind.SERIES:
         raise BadRequest("'meetingSeriesId' must be the ID of a meeting series (32 hex characters).")
     mode = "series:" + (query.meeting_type or "all")
-    cursor = _Cursor.read(query.cursor, mode)
+    cursor = Cursor.read(query.cursor, mode)
     if cursor:
         window = cursor.window
     elif query.start is None and query.end is None:
@@ -455,7 +361,7 @@ def _one_series(
     page.items = items[: query.max]
     if len(items) > query.max:
         last = page.items[-1]
-        page.next = _Cursor.write(mode, window, last.start, last.id)
+        page.next = Cursor.write(mode, window, last.start, last.id)
     return page
 
 
