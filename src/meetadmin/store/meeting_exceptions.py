@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, delete, exists, insert, or_, select, update
 
 from meetadmin.domain.occurrences import OccurrenceChange
 from meetadmin.store.models import MeetingException, MeetingInstance, MeetingSeries
@@ -43,17 +43,6 @@ def changes_of(conn: Connection, series_ids: Sequence[str]) -> dict[str, tuple[O
     return {key: tuple(value) for key, value in found.items()}
 
 
-def exception_in(window_from: datetime, window_to: datetime) -> Any:
-    """SQL: the series has a changed occurrence that now overlaps the window (it may have been moved
-    into the window from outside it)."""
-    return exists().where(
-        MeetingException.series_id == MeetingSeries.id,
-        MeetingException.deleted.is_(False),
-        MeetingException.start < window_to,
-        MeetingException.end > window_from,
-    )
-
-
 def save_change(conn: Connection, series_id: str, change: OccurrenceChange, now: datetime) -> None:
     """Create or replace the exception of one occurrence."""
     values = {
@@ -74,11 +63,21 @@ def save_change(conn: Connection, series_id: str, change: OccurrenceChange, now:
         conn.execute(
             insert(MeetingException).values(series_id=series_id, original_start=change.original, **values)
         )
+    if change.end is not None and not change.deleted:  # List Meetings' bound on where it may end now
+        conn.execute(
+            update(MeetingSeries)
+            .where(
+                MeetingSeries.id == series_id,
+                or_(MeetingSeries.exceptions_end.is_(None), MeetingSeries.exceptions_end < change.end),
+            )
+            .values(exceptions_end=change.end)
+        )
 
 
 def cancel_changes(conn: Connection, series_id: str) -> int:
     """Drop every exception of the series (its times or recurrence changed); how many there were."""
     done = conn.execute(delete(MeetingException).where(MeetingException.series_id == series_id))
+    conn.execute(update(MeetingSeries).where(MeetingSeries.id == series_id).values(exceptions_end=None))
     return int(done.rowcount or 0)
 
 

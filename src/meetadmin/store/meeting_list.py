@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from meetadmin.store.meeting_exceptions import changes_of, exception_in
+from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
 
@@ -69,7 +69,7 @@ def series_batch(
             or_(
                 and_(MeetingSeries.recurrence.is_not(None), MeetingSeries.recurrence != ""),
                 MeetingSeries.end > window_from,
-                exception_in(window_from, window_to),
+                MeetingSeries.exceptions_end > window_from,  # an occurrence moved later
             ),
             MeetingSeries.deleted_at.is_(None),
             MeetingSeries.scheduled_type.in_(flt.scheduled_types),

@@ -160,6 +160,8 @@ class MeetingSeries(Base):
     updated: Mapped[datetime] = mapped_column(DateTime)
     # Set when the series was deleted but keeps its row for the ended instances that ran under it.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # No changed occurrence of the series ends after this (None: it has none); kept by the store.
+    exceptions_end: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     __table_args__ = (
         Index("ix_meeting_series_host_site_start", "host_id", "site_id", "start"),

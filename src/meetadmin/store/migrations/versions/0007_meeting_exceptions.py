@@ -3,6 +3,8 @@
 A series' exceptions hang off the series row (they go with it when a reassignment gives the series a
 new host). A deleted series whose meetings ran keeps its row, marked ``deleted_at``, so that its ended
 instances stay listed for the hosts who ran them; one that never ran is deleted outright.
+``exceptions_end`` bounds where the series' changed occurrences may end, so List Meetings can keep a
+series whose occurrence was moved later without a subquery per row.
 
 Revision ID: 0007
 Revises: 0004
@@ -37,9 +39,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
         batch_op.add_column(sa.Column("deleted_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("exceptions_end", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
+        batch_op.drop_column("exceptions_end")
         batch_op.drop_column("deleted_at")
     op.drop_table("meeting_exceptions")
