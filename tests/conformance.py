@@ -1,11 +1,13 @@
 """Check responses against the OFFICIAL Webex OpenAPI subset (not meetadmin's generated schema).
 
-``load_spec()`` reads ``src/meetadmin/spec/webex-meeting-subset.json`` (shipped with the package) and
-applies the documented exceptions of ``tests/conformance_exceptions.py``. ``Conformance.check()`` finds the
-official operation for a request (method + path, templated paths like ``/meetings/{meetingId}``), and the
-response for its status code, and validates the body with ``jsonschema`` (draft 4 semantics, as OpenAPI 3.0
-uses), resolving ``$ref``s against the whole spec. Responses of operations or status codes the spec does not
-list (our ``/preview``, ``/health``, 413 ...) and responses the spec gives no schema for (errors) are skipped.
+``load_spec()`` reads ``src/meetadmin/spec/webex-meeting-subset.json`` and
+``webex-meeting-changes-subset.json`` (Patch, Update and Delete a Meeting; both shipped with the package),
+merges them into one document and applies the documented exceptions of
+``tests/conformance_exceptions.py``. ``Conformance.check()`` finds the official operation for a request
+(method + path, templated paths like ``/meetings/{meetingId}``), and the response for its status code, and
+validates the body with ``jsonschema`` (draft 4 semantics, as OpenAPI 3.0 uses), resolving ``$ref``s
+against the whole spec. Responses of operations or status codes the spec does not list (our ``/preview``,
+``/health``, 413 ...) and responses the spec gives no schema for (errors) are skipped.
 
 ``install(client)`` hooks a test client so every response it receives is checked: a response that breaks
 the schema raises ``ConformanceError`` at the call, failing the test. Counts (and fields we send that the
@@ -33,6 +35,9 @@ import meetadmin
 from tests.conformance_exceptions import EXCEPTIONS
 
 SPEC_PATH = Path(meetadmin.__file__).parent / "spec" / "webex-meeting-subset.json"
+# Further official subsets, merged into the first: their operations join its paths and their components
+# join its components (a component both files hold must be the same in both).
+EXTRA_SPEC_PATHS = [Path(meetadmin.__file__).parent / "spec" / "webex-meeting-changes-subset.json"]
 BASE_PATH = "/v1"  # the path of the spec's server URL, https://webexapis.com/v1
 _SPEC_URI = "urn:meetadmin:webex-meeting-subset"
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -54,9 +59,28 @@ def _escape(token: str) -> str:
 
 
 def load_raw_spec() -> dict[str, Any]:
-    """The official subset exactly as shipped."""
+    """The official subsets exactly as shipped, merged into one document."""
     spec: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    for path in EXTRA_SPEC_PATHS:
+        merge_spec(spec, json.loads(path.read_text(encoding="utf-8")), path.name)
     return spec
+
+
+def merge_spec(into: dict[str, Any], extra: dict[str, Any], name: str) -> None:
+    """Add ``extra``'s operations and components to ``into``; an operation or component both hold must
+    be identical (so every ``$ref`` means the same in the merged document)."""
+    for template, item in extra["paths"].items():
+        target = into["paths"].setdefault(template, {})
+        for method, op in item.items():
+            if method in target and target[method] != op:
+                raise RuntimeError(f"{name}: {method.upper()} {template} differs from the main subset")
+            target[method] = op
+    for kind, members in extra.get("components", {}).items():
+        target = into.setdefault("components", {}).setdefault(kind, {})
+        for member, schema in members.items():
+            if member in target and target[member] != schema:
+                raise RuntimeError(f"{name}: components/{kind}/{member} differs from the main subset")
+            target[member] = schema
 
 
 def load_spec() -> dict[str, Any]:

@@ -60,8 +60,10 @@ def test_requests_map_to_official_operations(checker: Conformance) -> None:
     assert op("GET", "/v1/people/abc") == "/people/{personId}"
     assert op("POST", "/v1/meetings/reassignHost/preview") is None  # ours, not Webex's
     assert op("GET", "/health") is None
-    assert op("DELETE", "/v1/meetings/abc") is None
-    assert len(checker.operations) == 16
+    assert op("DELETE", "/v1/meetings/abc") == "/meetings/{meetingId}"  # from the changes subset
+    assert op("PATCH", "/v1/meetings/abc") == "/meetings/{meetingId}"
+    assert op("DELETE", "/v1/meetings") is None
+    assert len(checker.operations) == 19
 
 
 def test_a_real_response_is_validated(client: TestClient, world: Any, checker: Conformance) -> None:

@@ -1,13 +1,15 @@
 """Schemathesis, driven by the OFFICIAL Webex subset, against the real app and a seeded organisation.
 
-One test per official operation (16), each on a fresh database holding the example organisation
-(tests/worlds.py) and called with the admin token. Schemathesis generates valid and invalid requests
-(examples from the spec, coverage cases, then up to 50 fuzzed cases per operation; deterministic, with
-IDs and emails of the example organisation mixed in so valid requests reach real data). No response may be
-a 5xx, and each must match the official operation: body schema (with the documented exceptions of
-tests/conformance_exceptions.py, which ``load_spec()`` applies), status code and media type. An operation
-meetadmin does not serve (yet) must answer with a Webex-shaped 404/405; it gets the full check as soon as
-meetadmin's own OpenAPI lists it, so new endpoints are picked up without editing this file.
+One test per official operation (19: the 16 of webex-meeting-subset.json and Patch, Update and Delete a
+Meeting from webex-meeting-changes-subset.json, merged by ``conformance.load_spec()``), each on a fresh
+database holding the example organisation (tests/worlds.py) and called with the admin token.
+Schemathesis generates valid and invalid requests (examples from the spec, coverage cases, then up to 50
+fuzzed cases per operation; deterministic, with IDs and emails of the example organisation mixed in so
+valid requests reach real data). No response may be a 5xx, and each must match the official operation:
+body schema (with the documented exceptions of tests/conformance_exceptions.py, which ``load_spec()``
+applies), status code and media type. An operation meetadmin does not serve (yet) must answer with a
+Webex-shaped 404/405; it gets the full check as soon as meetadmin's own OpenAPI lists it, so new
+endpoints are picked up without editing this file.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""A real Webex client, wxc-sdk, against a live meetadmin server process (uvicorn) on a seeded database.
+"""Real Webex clients, wxc-sdk and WebexPythonSDK, against a live meetadmin server process (uvicorn) on
+a seeded database.
 
 wxc-sdk talks HTTP with ``requests`` and builds every URL from ``RestSession.BASE``; a subclass with our
 base URL, handed to ``WebexSimpleApi(session=...)``, points it at meetadmin without touching the library.
-Every response the SDK receives is also checked against the official Webex schema (tests/conformance.py).
+WebexPythonSDK (``webexpythonsdk``) takes a ``base_url`` argument. Every response either SDK receives is
+also checked against the official Webex schema (tests/conformance.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 from requests import Response as RequestsResponse
+from webexpythonsdk import WebexAPI
+from webexpythonsdk.exceptions import ApiError
 from wxc_sdk import WebexSimpleApi
 from wxc_sdk.meetings.preferences import CoHost
 from wxc_sdk.rest import RestError, RestSession
@@ -235,3 +239,107 @@ def test_a_reassignment_shows_in_the_admin_audit_events(api: WebexSimpleApi) -> 
     assert events
     assert all(e.actor_org_id == admin.org_id for e in events)
     assert any(e.actor_id == admin.person_id and PLANNING in str(e.data) for e in events)
+
+
+# --- Update and Delete a Meeting ---------------------------------------------------------------------------
+
+
+def _ahead(days: int, hour: int = 14) -> datetime:
+    now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    return (now + timedelta(days=days)).replace(hour=hour, minute=0)
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_wxc_sdk_patches_updates_and_deletes_meetings(api: WebexSimpleApi) -> None:
+    first = _ahead(3)
+    created = api.meetings.create(
+        title="Made by wxc-sdk",
+        start=_iso(first),
+        end=_iso(first + timedelta(hours=1)),
+        recurrence="FREQ=DAILY;COUNT=3",
+        host_email=JOHN_EMAIL,
+    )
+    patched = api.meetings.patch(created.id, title="Patched by wxc-sdk", agenda="Agenda")
+    assert (patched.id, patched.title, patched.agenda) == (created.id, "Patched by wxc-sdk", "Agenda")
+    updated = api.meetings.update(created.id, title="Updated by wxc-sdk", password="Upd4ted9")
+    assert (updated.title, updated.password) == ("Updated by wxc-sdk", "Upd4ted9")
+    assert api.meetings.get(created.id).title == "Updated by wxc-sdk"
+
+    query = {"meetingSeriesId": created.id, "meeting_type": "scheduledMeeting", "host_email": JOHN_EMAIL}
+    occurrences = list(api.meetings.list(**query))
+    assert len(occurrences) == 3
+    second = api.meetings.patch(occurrences[1].id, title="Only this one")
+    assert (second.id, second.title) == (occurrences[1].id, "Only this one")
+    assert (second.model_extra or {}).get("isModified") is True  # a field wxc-sdk's model does not name
+    api.meetings.delete(occurrences[2].id)
+    after = list(api.meetings.list(**query))
+    assert [(m.id, m.title) for m in after] == [
+        (occurrences[0].id, "Updated by wxc-sdk"),
+        (occurrences[1].id, "Only this one"),
+    ]
+
+    api.meetings.delete(created.id, host_email=JOHN_EMAIL, send_email=False)
+    with pytest.raises(RestError) as caught:
+        api.meetings.get(created.id)
+    assert caught.value.response.status_code == 404
+
+
+def test_wxc_sdk_gets_the_reason_an_ended_meeting_cannot_change(api: WebexSimpleApi) -> None:
+    query = {"meetingSeriesId": PLANNING, "meeting_type": "meeting", "host_email": MARCUS_EMAIL}
+    ended = next(iter(api.meetings.list(**query)))
+    with pytest.raises(RestError) as caught:
+        api.meetings.patch(ended.id, title="Rewrite history")
+    assert caught.value.response.status_code == 400
+    assert "ended" in caught.value.description
+    with pytest.raises(RestError) as caught:
+        api.meetings.delete(ended.id)
+    assert caught.value.response.status_code == 400
+
+
+@pytest.fixture
+def webex(server: str, seen: Seen) -> WebexAPI:
+    """WebexPythonSDK, unmodified, pointed at meetadmin by its ``base_url``."""
+    client = WebexAPI(access_token=ADMIN, base_url=f"{server}/", wait_on_rate_limit=False)
+    hooks = client._session._req_session.hooks["response"]  # see every response it receives
+    hooks.append(lambda response, *args, **kwargs: seen(response, 0))
+    return client
+
+
+def test_webexpythonsdk_updates_and_deletes_meetings(webex: WebexAPI, server: str, seen: Seen) -> None:
+    start = _ahead(4)
+    created = webex.meetings.create(
+        title="Made by WebexPythonSDK",
+        start=_iso(start),
+        end=_iso(start + timedelta(minutes=30)),
+        hostEmail=MARCUS_EMAIL,
+    )
+    assert created.hostEmail == MARCUS_EMAIL
+    later = start + timedelta(hours=2)
+    updated = webex.meetings.update(
+        created.id,
+        title="Updated by WebexPythonSDK",
+        password=created.password,
+        start=_iso(later),
+        end=_iso(later + timedelta(minutes=45)),
+        agenda="Moved by two hours",
+    )
+    assert (updated.id, updated.title, updated.agenda) == (
+        created.id,
+        "Updated by WebexPythonSDK",
+        "Moved by two hours",
+    )
+    assert (updated.start, updated.end) == (_iso(later), _iso(later + timedelta(minutes=45)))
+    assert webex.meetings.get(created.id).title == "Updated by WebexPythonSDK"
+    webex.meetings.delete(created.id)
+    with pytest.raises(ApiError) as caught:
+        webex.meetings.get(created.id)
+    assert caught.value.status_code == 404
+    with pytest.raises(ApiError) as caught:
+        webex.meetings.delete(created.id)
+    assert caught.value.status_code == 404
+    assert seen.requests and all(url.startswith(server) for _, url, _ in seen.requests)
+    methods = {method for method, _, _ in seen.requests}
+    assert {"POST", "PUT", "GET", "DELETE"} <= methods

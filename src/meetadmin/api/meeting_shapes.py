@@ -8,6 +8,7 @@ from typing import Any
 
 from meetadmin.domain.ids import scheduled_meeting_id
 from meetadmin.domain.meeting_rules import instance_end
+from meetadmin.domain.occurrences import Occurrence
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
 
 
@@ -27,7 +28,6 @@ def _base(view: SeriesView, host: HostView) -> dict[str, Any]:
     return {
         "meetingNumber": s.meeting_number,
         "title": s.title,
-        "agenda": s.agenda,
         "password": s.password,
         "timezone": s.timezone,
         "hostUserId": host.person_id,
@@ -58,7 +58,7 @@ def _base(view: SeriesView, host: HostView) -> dict[str, Any]:
             ],
         },
         "enabledBreakoutSessions": False,
-    }
+    } | ({"agenda": s.agenda} if s.agenda else {})  # an agenda set to null is hidden (Webex)
 
 
 def series_json(
@@ -75,12 +75,24 @@ def series_json(
     return out
 
 
-def scheduled_json(view: SeriesView, start: datetime, end: datetime, state: str) -> dict[str, Any]:
+def scheduled_json(
+    view: SeriesView, start: datetime, end: datetime, state: str, occurrence: Occurrence | None = None
+) -> dict[str, Any]:
+    """A scheduled meeting: its ID keeps the time it was due (``occurrence.original``), and an exception
+    shows its own values with ``isModified`` true."""
     s = view.series
-    out = {"id": scheduled_meeting_id(s.id, start), "meetingSeriesId": s.id, **_base(view, view.host)}
+    original = occurrence.original if occurrence is not None else start
+    out = {"id": scheduled_meeting_id(s.id, original), "meetingSeriesId": s.id, **_base(view, view.host)}
+    change = occurrence.change if occurrence is not None else None
+    if change is not None:
+        for key, value in (("title", change.title), ("agenda", change.agenda), ("password", change.password)):
+            if value is not None:
+                out[key] = value
+        if not out.get("agenda"):
+            out.pop("agenda", None)
     out["meetingType"] = "scheduledMeeting"
     out["state"] = state
-    out["isModified"] = False
+    out["isModified"] = change is not None
     out["start"] = iso(start)
     out["end"] = iso(end)
     return out

@@ -1,4 +1,5 @@
-"""GET /v1/meetings (List Meetings), POST /v1/meetings (Create a Meeting), GET /v1/meetings/{meetingId}."""
+"""GET /v1/meetings (List Meetings), POST /v1/meetings (Create a Meeting), GET /v1/meetings/{meetingId}
+(Get a Meeting), and PATCH / PUT / DELETE /v1/meetings/{meetingId} (Patch, Update, Delete a Meeting)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,17 @@ from meetadmin.api.auth import (
     acts_as_admin,
     authenticate,
 )
-from meetadmin.api.deps import sessions
+from meetadmin.api.deps import sessions, writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.api.meeting_shapes import instance_json, scheduled_json, series_json
-from meetadmin.api.meeting_wire import CreateMeetingRequest, create_command
+from meetadmin.api.meeting_wire import (
+    CreateMeetingRequest,
+    UpdateMeetingRequest,
+    create_command,
+    patch_command,
+)
 from meetadmin.api.responses import json_response
+from meetadmin.api.tracking import tracking_id_of
 from meetadmin.domain.ids import MeetingIdKind
 from meetadmin.domain.meeting_rules import (
     MEETING_TYPES,
@@ -35,8 +42,12 @@ from meetadmin.domain.meeting_rules import (
 from meetadmin.errors import BadRequest
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_create import create_meeting
-from meetadmin.services.meeting_list import Listed, ListQuery, list_meetings
-from meetadmin.services.meetings import FoundMeeting, get_meeting
+from meetadmin.services.meeting_delete import delete_meeting
+from meetadmin.services.meeting_list import list_meetings
+from meetadmin.services.meeting_list_types import Listed, ListQuery
+from meetadmin.services.meeting_target import MeetingChange, Target
+from meetadmin.services.meeting_update import update_meeting
+from meetadmin.services.meetings import FoundMeeting, get_meeting, scheduled_state
 
 router = APIRouter(tags=["Meetings"])
 
@@ -47,10 +58,24 @@ def found_json(found: FoundMeeting) -> dict[str, Any]:
     if found.kind is MeetingIdKind.INSTANCE and found.instance is not None:
         return instance_json(found.instance)
     if found.kind is MeetingIdKind.SCHEDULED and found.start and found.end and found.state:
-        return scheduled_json(found.series, found.start, found.end, found.state)
+        return scheduled_json(found.series, found.start, found.end, found.state, found.occurrence)
     out = series_json(found.series, found.start, found.end)
     s = found.series.series
-    out["state"] = series_state(s.state, s.start, s.end, s.recurrence, utcnow())  # expired once all passed
+    now = utcnow()
+    out["state"] = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)  # expired once past
+    return out
+
+
+def target_json(target: Target, now: datetime) -> dict[str, Any]:
+    """A changed (or deleted) series or scheduled meeting as a MeetingObjectForListMeeting."""
+    view = target.series
+    occ = target.occurrence
+    if occ is not None:
+        return scheduled_json(view, occ.start, occ.end, scheduled_state(occ.start, occ.end, now), occ)
+    out = series_json(view)
+    s = view.series
+    out["meetingSeriesId"] = s.id
+    out["state"] = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
     return out
 
 
@@ -59,7 +84,7 @@ def listed_json(item: Listed) -> dict[str, Any]:
     if item.instance is not None:
         return instance_json(item.instance)
     if item.kind is MeetingIdKind.SCHEDULED and item.end is not None:
-        return scheduled_json(item.series, item.start, item.end, item.state)
+        return scheduled_json(item.series, item.start, item.end, item.state, item.occurrence)
     out = series_json(item.series, item.start, item.end)
     out["meetingSeriesId"] = item.series.series.id
     out["state"] = item.state
@@ -181,3 +206,59 @@ def get_meeting_by_id(
     tz = _zone(timezone)
     found = get_meeting(sessions(request), principal, as_admin, meetingId, hostEmail, current)
     return json_response(localised(found_json(found), tz))
+
+
+def _updated(change: MeetingChange) -> dict[str, Any]:
+    """The answer to PATCH / PUT: the series or scheduled meeting after the change. (An ``updated`` event's
+    data is this object without ``password``, ``hostKey`` and ``telephony``; contract-notes §8.2.)"""
+    assert change.after is not None
+    return target_json(change.after, utcnow())
+
+
+async def _update(
+    request: Request, principal: Principal, meeting_id: str, body: UpdateMeetingRequest
+) -> Response:
+    as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_WRITE, USER_SCHEDULE_WRITE)
+    patch = patch_command(body)
+    tracking_id = tracking_id_of(request)
+    answer = await writer(request).write(
+        lambda conn: _updated(update_meeting(conn, principal, as_admin, meeting_id, patch, tracking_id))
+    )
+    return json_response(answer)
+
+
+@router.patch("/meetings/{meetingId}", summary="Patch a Meeting")
+async def patch_meeting_route(
+    request: Request,
+    body: UpdateMeetingRequest,
+    principal: Annotated[Principal, Depends(authenticate)],
+    meetingId: str,
+) -> Response:
+    return await _update(request, principal, meetingId, body)
+
+
+@router.put("/meetings/{meetingId}", summary="Update a Meeting")
+async def update_meeting_route(
+    request: Request,
+    body: UpdateMeetingRequest,
+    principal: Annotated[Principal, Depends(authenticate)],
+    meetingId: str,
+) -> Response:
+    return await _update(request, principal, meetingId, body)
+
+
+@router.delete("/meetings/{meetingId}", summary="Delete a Meeting", status_code=204)
+async def delete_meeting_route(
+    request: Request,
+    principal: Annotated[Principal, Depends(authenticate)],
+    meetingId: str,
+    hostEmail: Annotated[str | None, Query(max_length=320)] = None,
+    sendEmail: Annotated[bool, Query()] = True,
+) -> Response:
+    as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_WRITE, USER_SCHEDULE_WRITE)
+    host = hostEmail.strip() if hostEmail and hostEmail.strip() else None
+    tracking_id = tracking_id_of(request)
+    await writer(request).write(
+        lambda conn: delete_meeting(conn, principal, as_admin, meetingId, host, sendEmail, tracking_id)
+    )
+    return Response(status_code=204)

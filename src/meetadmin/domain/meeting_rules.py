@@ -102,7 +102,9 @@ def list_window(
 
 
 @lru_cache(maxsize=200_000)
-def last_end(start: datetime, end: datetime, rule: str | None) -> datetime | None:
+def last_end(
+    start: datetime, end: datetime, rule: str | None, timezone: str | None = None
+) -> datetime | None:
     """End of the series' last occurrence; None when the rule runs past what we expand (no end)."""
     if not rule:
         return end
@@ -112,7 +114,7 @@ def last_end(start: datetime, end: datetime, rule: str | None) -> datetime | Non
     last: datetime | None = None
     count = 0
     try:
-        for occ in occurrence_starts(start, rule):
+        for occ in occurrence_starts(start, rule, timezone):
             last = occ
             count += 1
     except (ValueError, TypeError, OverflowError):
@@ -132,13 +134,15 @@ def instance_end(
     return end if end is not None else start + (series_end - series_start)
 
 
-def series_state(stored: str, start: datetime, end: datetime, rule: str | None, now: datetime) -> str:
+def series_state(
+    stored: str, start: datetime, end: datetime, rule: str | None, now: datetime, timezone: str | None = None
+) -> str:
     """``inProgress`` while an occurrence runs, ``expired`` once every occurrence has passed, else active."""
     if stored in LIVE_STATES:
         return "inProgress"
     if stored == "expired":
         return "expired"
-    finish = last_end(start, end, rule)
+    finish = last_end(start, end, rule, timezone)
     if finish is not None and finish <= now:
         return "expired"
     return "active"
@@ -181,6 +185,15 @@ def text_problems(title: str, agenda: str | None) -> list[str]:
     if agenda is not None and len(agenda) > AGENDA_MAX:
         problems.append(f"'agenda' must be at most {AGENDA_MAX} characters.")
     return problems
+
+
+def password_problem(password: str | None) -> str | None:
+    """The site's password rule as meetadmin applies it (Create and Update alike)."""
+    if password is not None and (
+        len(password) < 4 or len(password) > 64 or any(c.isspace() for c in password)
+    ):
+        return "'password' must be 4 to 64 characters without spaces."
+    return None
 
 
 _PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"

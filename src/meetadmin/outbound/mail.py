@@ -95,6 +95,8 @@ def _cancelled(notice: NoticeRow) -> dict[str, Any]:
         "meeting_id": p.get("meetingId", ""),
         "recurring": bool(p.get("recurrence")),
         "when": meeting_time(p, notice.created),
+        "deleted": bool(p.get("deleted")),
+        "what": p.get("what") or "meeting",
     }
 
 

@@ -64,7 +64,9 @@ def create_meeting(
         rights = new_host_on_site(session.connection(), caller.org_id, host.email, site.id)
         if rights is None or not rights.host:
             raise Forbidden(f"{host.email} may not host meetings on {site.site_url}.")
-        type_id = _session_type(session, site, new, rights.session_type_ids)
+        type_id = session_type_for(
+            session, site, new.scheduled_type, new.session_type_id, rights.session_type_ids
+        )
         if new.scheduled_type == "webinar" and not rights.license_webinar:
             raise Forbidden(f"{host.email} has no Webinar licence on {site.site_url}.")
         if new.scheduled_type != "webinar" and not rights.license_meeting:
@@ -124,10 +126,14 @@ def _site(session: Session, caller: TokenOwner, host: PersonRow, site_url: str |
     raise invalid(f"'siteUrl' is required: {host.email} has no preferred site.")
 
 
-def _session_type(session: Session, site: SiteRow, new: NewMeeting, held: frozenset[str]) -> str:
+def session_type_for(
+    session: Session, site: SiteRow, scheduled_type: str, session_type_id: str | None, held: frozenset[str]
+) -> str:
+    """The session type a meeting of ``scheduled_type`` gets on ``site``: the one named (which the host
+    must hold and which must fit the type) or, without one, the host's first meeting type; 400 else."""
     kinds = site_session_kinds(session, site.id)
-    if new.session_type_id is None:
-        if new.scheduled_type == "webinar":
+    if session_type_id is None:
+        if scheduled_type == "webinar":
             raise invalid("'sessionTypeId' is required for a webinar.")
         usable = sorted((t for t in held if kinds.get(t) in MEETING_KINDS), key=_numeric)
         if not usable:
@@ -135,16 +141,16 @@ def _session_type(session: Session, site: SiteRow, new: NewMeeting, held: frozen
                 f"The host holds no meeting session type on {site.site_url}; name one in 'sessionTypeId'."
             )
         return usable[0]
-    type_id = new.session_type_id
+    type_id = session_type_id
     kind = kinds.get(type_id)
     if kind is None:
         raise invalid(f"'sessionTypeId' {type_id} is not a session type of {site.site_url}.")
     if type_id not in held:
         raise invalid(f"The host does not hold session type {type_id} on {site.site_url}.")
-    if (new.scheduled_type == "webinar") != (kind == "webinar"):
+    if (scheduled_type == "webinar") != (kind == "webinar"):
         raise invalid(
             f"'sessionTypeId' {type_id} is a {kind} session type; it does not fit scheduledType "
-            f"{new.scheduled_type}."
+            f"{scheduled_type}."
         )
     return type_id
 

@@ -9,13 +9,11 @@ one request scans a bounded number of rows (a short page then still carries a ``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id, scheduled_meeting_id
+from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.meeting_rules import (
     ALLOWED_SCHEDULED_TYPES,
     SERIES_STATES,
@@ -24,11 +22,12 @@ from meetadmin.domain.meeting_rules import (
     list_window,
     series_state,
 )
-from meetadmin.domain.occurrences import occurrences_between
+from meetadmin.domain.occurrences import Occurrence, effective_occurrences
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
-from meetadmin.services.meetings import scheduled_state
+from meetadmin.services.meeting_list_types import Cursor, Listed, ListPage, ListQuery
+from meetadmin.services.meetings import scheduled_state, upcoming_occurrence
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_list import (
     InstanceFilter,
@@ -43,55 +42,7 @@ from meetadmin.store.sites import site_by_url
 BATCH = 200
 SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has
 STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for its occurrence
-_FMT = "%Y-%m-%dT%H:%M:%S.%f"
 OCCURRENCE_STATES = frozenset({"scheduled", "ready", "ended", "missed"})
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """List Meetings' parameters, parsed (the API layer has already rejected malformed values)."""
-
-    meeting_type: str | None = None
-    state: str | None = None
-    scheduled_type: str | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    series_id: str | None = None
-    host_email: str | None = None
-    site_url: str | None = None
-    max: int = 10
-    current: bool = True
-    meeting_number: str | None = None
-    never_matches: bool = False  # webLink, roomId or integrationTag: nothing of ours carries them
-    is_modified: bool | None = None
-    wants_content: bool = False  # a has* flag set to true: no instance here has chat, recordings, ...
-    cursor: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Listed:
-    """One item of the page: a series, an occurrence (scheduled meeting) or an instance."""
-
-    kind: MeetingIdKind
-    series: SeriesView
-    start: datetime
-    end: datetime | None
-    state: str
-    instance: InstanceView | None = None
-
-    @property
-    def id(self) -> str:
-        if self.instance is not None:
-            return self.instance.id
-        if self.kind is MeetingIdKind.SCHEDULED:
-            return scheduled_meeting_id(self.series.series.id, self.start)
-        return self.series.series.id
-
-
-@dataclass
-class ListPage:
-    items: list[Listed] = field(default_factory=list)
-    next: dict[str, Any] | None = None
 
 
 def list_meetings(
@@ -122,7 +73,7 @@ def list_meetings(
                     f"The site '{query.site_url.strip()[:255]}' is not a site of your organisation."
                 )
             site_id = site.id
-        cursor = _Cursor.read(query.cursor, meeting_type)
+        cursor = Cursor.read(query.cursor, meeting_type)
         window = cursor.window if cursor else _window(meeting_type, query, now)
         if meeting_type == "meeting":
             # Ended or running personal room meetings are listed under the meeting type.
@@ -163,59 +114,17 @@ def _instance_states(state: str | None) -> tuple[str, ...] | None:
     return (state,) if state in ("lobby", "inProgress", "ended") else ()
 
 
-# --- cursors -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Cursor:
-    mode: str
-    window: tuple[datetime, datetime]
-    start: datetime
-    id: str
-    occurrence: datetime | None = None
-
-    @staticmethod
-    def read(raw: dict[str, Any] | None, mode: str) -> _Cursor | None:
-        if raw is None:
-            return None
-        try:
-            if raw["m"] != mode:
-                raise ValueError("mode")
-            occ = raw.get("o")
-            return _Cursor(
-                mode,
-                (datetime.strptime(raw["f"], _FMT), datetime.strptime(raw["t"], _FMT)),
-                datetime.strptime(raw["s"], _FMT),
-                str(raw["i"]),
-                datetime.strptime(occ, _FMT) if occ else None,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadRequest(
-                "The 'cursor' parameter does not belong to this listing; "
-                "follow the Link header's URL as given."
-            ) from exc
-
-    @staticmethod
-    def write(
-        mode: str, window: tuple[datetime, datetime], start: datetime, id_: str, occ: datetime | None = None
-    ) -> dict[str, Any]:
-        out = {"m": mode, "f": window[0].strftime(_FMT), "t": window[1].strftime(_FMT)}
-        out |= {"s": start.strftime(_FMT), "i": id_}
-        if occ is not None:
-            out["o"] = occ.strftime(_FMT)
-        return out
-
-
 # --- series ------------------------------------------------------------------------------------------
 
 
-def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[tuple[datetime, datetime]]:
+def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[Occurrence]:
+    """The series' occurrences overlapping the window, its exceptions applied."""
     s = view.series
-    if s.recurrence:
-        finish = last_end(s.start, s.end, s.recurrence)
+    if s.recurrence and not view.changes:
+        finish = last_end(s.start, s.end, s.recurrence, s.timezone)
         if finish is not None and finish <= window[0]:
             return []
-    return occurrences_between(s.start, s.end, s.recurrence, window[0], window[1])
+    return effective_occurrences(s.start, s.end, s.recurrence, view.changes, window[0], window[1], s.timezone)
 
 
 def _scan_series(
@@ -224,7 +133,7 @@ def _scan_series(
     window: tuple[datetime, datetime],
     after: tuple[datetime, str] | None,
     inclusive_first: str | None = None,
-) -> Iterator[tuple[SeriesView, list[tuple[datetime, datetime]] | None]]:
+) -> Iterator[tuple[SeriesView, list[Occurrence] | None]]:
     """Series with an occurrence in the window, in ``(start, id)`` order, with those occurrences.
 
     At most SCAN_LIMIT rows are looked at; a final ``(view, None)`` then marks where the scan stopped
@@ -266,7 +175,7 @@ def _series(
     session: Session,
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     now: datetime,
 ) -> ListPage:
@@ -277,18 +186,19 @@ def _series(
     for view, occs in _scan_series(session, flt, window, after):
         s = view.series
         if occs is None:  # the scan stopped early: carry on after this series next time
-            page.next = _Cursor.write("meetingSeries", window, s.start, s.id)
+            page.next = Cursor.write("meetingSeries", window, s.start, s.id)
             return page
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         if query.state is not None and state != query.state:
             continue
         if len(page.items) == query.max:
             last = page.items[-1].series.series
-            page.next = _Cursor.write("meetingSeries", window, last.start, last.id)
+            page.next = Cursor.write("meetingSeries", window, last.start, last.id)
             return page
         start, end = s.start, s.end
         if query.current:
-            start, end = next(((a, b) for a, b in occs if b > now), occs[0])
+            shown = next((o for o in occs if o.end > now), occs[0])
+            start, end = shown.start, shown.end
         page.items.append(Listed(MeetingIdKind.SERIES, view, start, end, state))
     return page
 
@@ -304,15 +214,15 @@ def _occurrences(
     session: Session,
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     now: datetime,
 ) -> ListPage:
     page = ListPage()
-    if query.is_modified or (query.state is not None and query.state not in OCCURRENCE_STATES):
-        return page  # no occurrence here has been changed on its own
+    if query.state is not None and query.state not in OCCURRENCE_STATES:
+        return page
     after = (cursor.start, cursor.id) if cursor else None
-    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]] = []
+    chunk: list[tuple[SeriesView, list[Occurrence] | None]] = []
     for entry in _scan_series(session, flt, window, after, cursor.id if cursor else None):
         chunk.append(entry)
         if len(chunk) >= 50 or entry[1] is None:
@@ -323,7 +233,11 @@ def _occurrences(
     return page
 
 
-def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
+def _scheduled_item(view: SeriesView, occ: Occurrence, state: str) -> Listed:
+    return Listed(MeetingIdKind.SCHEDULED, view, occ.start, occ.end, state, occurrence=occ)
+
+
+def _seen(cursor: Cursor | None, series_id: str, start: datetime) -> bool:
     """Whether the occurrence was on an earlier page (pages may end among one series' occurrences)."""
     if cursor is None or cursor.occurrence is None or series_id != cursor.id:
         return False
@@ -332,34 +246,41 @@ def _seen(cursor: _Cursor | None, series_id: str, start: datetime) -> bool:
 
 def _fill(
     session: Session,
-    chunk: list[tuple[SeriesView, list[tuple[datetime, datetime]] | None]],
+    chunk: list[tuple[SeriesView, list[Occurrence] | None]],
     page: ListPage,
     query: ListQuery,
     now: datetime,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
 ) -> bool:
     """Add the occurrences of a few series to the page; True when the page is finished."""
-    past = [v.series.id for v, occs in chunk if occs and occs[0][0] < now]
+    past = [v.series.id for v, occs in chunk if occs and min(o.start for o in occs) < now]
     ran = instance_starts(session, past, now) if past else {}
     for view, occs in chunk:
         s = view.series
         if occs is None:
-            page.next = _Cursor.write("scheduledMeeting", window, s.start, s.id)
+            page.next = Cursor.write("scheduledMeeting", window, s.start, s.id)
             return True
-        for start, end in occs:
-            if _seen(cursor, s.id, start):
+        for occ in occs:
+            if _seen(cursor, s.id, occ.original):
                 continue
-            state = _occurrence_state(start, end, now, ran.get(s.id, []))
+            if query.is_modified is not None and occ.modified != query.is_modified:
+                continue
+            state = _occurrence_state(occ.start, occ.end, now, ran.get(s.id, []))
             if query.state is not None and state != query.state:
                 continue
             if len(page.items) == query.max:
                 prev = page.items[-1]
-                page.next = _Cursor.write(
-                    "scheduledMeeting", window, prev.series.series.start, prev.series.series.id, prev.start
+                assert prev.occurrence is not None
+                page.next = Cursor.write(
+                    "scheduledMeeting",
+                    window,
+                    prev.series.series.start,
+                    prev.series.series.id,
+                    prev.occurrence.original,
                 )
                 return True
-            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, start, end, state))
+            page.items.append(_scheduled_item(view, occ, state))
     return False
 
 
@@ -370,7 +291,7 @@ def _instances(
     session: Session,
     flt: InstanceFilter,
     window: tuple[datetime, datetime],
-    cursor: _Cursor | None,
+    cursor: Cursor | None,
     query: ListQuery,
     mode: str,
 ) -> ListPage:
@@ -383,7 +304,7 @@ def _instances(
         page.items.append(_instance_item(inst))
     if len(rows) > query.max:
         last = rows[query.max - 1]
-        page.next = _Cursor.write(mode, window, last.start, last.id)
+        page.next = Cursor.write(mode, window, last.start, last.id)
     return page
 
 
@@ -404,31 +325,30 @@ def _one_series(
     if parsed.kind is not MeetingIdKind.SERIES:
         raise BadRequest("'meetingSeriesId' must be the ID of a meeting series (32 hex characters).")
     mode = "series:" + (query.meeting_type or "all")
-    cursor = _Cursor.read(query.cursor, mode)
+    cursor = Cursor.read(query.cursor, mode)
     if cursor:
         window = cursor.window
     elif query.start is None and query.end is None:
         window = _OPEN
     else:
         window = _window(query.meeting_type or "meetingSeries", query, now)
-    view = series_view(session, org_id, parsed.series_id)
+    view = series_view(session, org_id, parsed.series_id, include_deleted=True)
     page = ListPage()
     if view is None:
         return page
+    live = not view.deleted  # a deleted series keeps only the instances that ran
     if view.series.scheduled_type == "personalRoomMeeting":
         raise BadRequest("'meetingSeriesId' cannot name a personal room meeting.")
-    hosts_series = viewer is None or view.host.key == viewer
+    hosts_series = live and (viewer is None or view.host.key == viewer)
     items: list[Listed] = []
     if query.meeting_type == "meetingSeries" and hosts_series and _in_window(view, window):
         s = view.series
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
-    if query.meeting_type in (None, "scheduledMeeting") and hosts_series and not query.is_modified:
-        occs = _in_window(view, window)
+    if query.meeting_type in (None, "scheduledMeeting") and hosts_series:
+        occs = [o for o in _in_window(view, window) if query.is_modified in (None, o.modified)]
         ran = instance_starts(session, [view.series.id], now).get(view.series.id, [])
-        items.extend(
-            Listed(MeetingIdKind.SCHEDULED, view, a, b, _occurrence_state(a, b, now, ran)) for a, b in occs
-        )
+        items.extend(_scheduled_item(view, o, _occurrence_state(o.start, o.end, now, ran)) for o in occs)
     if query.meeting_type in (None, "meeting") and not query.wants_content:
         flt = InstanceFilter(org_id, viewer, None, (), None, series_id=view.series.id)
         f, t = (None, None) if window == _OPEN else window
@@ -441,7 +361,7 @@ def _one_series(
     page.items = items[: query.max]
     if len(items) > query.max:
         last = page.items[-1]
-        page.next = _Cursor.write(mode, window, last.start, last.id)
+        page.next = Cursor.write(mode, window, last.start, last.id)
     return page
 
 
@@ -462,13 +382,12 @@ def _by_number(
     page = ListPage()
     for view in series_batch(session, flt, _OPEN[0], _OPEN[1], None, 10):
         s = view.series
-        state = series_state(s.state, s.start, s.end, s.recurrence, now)
-        upcoming = (
-            occurrences_between(s.start, s.end, s.recurrence, now, _OPEN[1])[:1] if query.current else []
-        )
-        if upcoming:
-            a, b = upcoming[0]
-            page.items.append(Listed(MeetingIdKind.SCHEDULED, view, a, b, scheduled_state(a, b, now)))
+        state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
+        upcoming = upcoming_occurrence(view, now) if query.current else None
+        if upcoming is not None:
+            page.items.append(
+                _scheduled_item(view, upcoming, scheduled_state(upcoming.start, upcoming.end, now))
+            )
         else:
             page.items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
     return page

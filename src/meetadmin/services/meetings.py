@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
-from meetadmin.domain.occurrences import is_occurrence, occurrences_between
+from meetadmin.domain.occurrences import Occurrence, apply_change, effective_occurrences, is_occurrence
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import NotFound
 from meetadmin.services.common import utcnow
@@ -39,6 +39,7 @@ class FoundMeeting:
     start: datetime | None = None
     end: datetime | None = None
     state: str | None = None
+    occurrence: Occurrence | None = None  # a scheduled meeting: which one, and its exception if any
 
 
 def scheduled_state(start: datetime, end: datetime, now: datetime) -> str:
@@ -47,6 +48,25 @@ def scheduled_state(start: datetime, end: datetime, now: datetime) -> str:
     if start - now <= READY_WINDOW:
         return "ready"
     return "scheduled"
+
+
+def occurrence_of(view: SeriesView, original: datetime) -> Occurrence | None:
+    """The series' scheduled meeting due at ``original`` as it stands; None if there is no such
+    occurrence or it was deleted."""
+    s = view.series
+    if not is_occurrence(s.start, s.recurrence, original, s.timezone):
+        return None
+    change = next((c for c in view.changes if c.original == original), None)
+    if change is not None and change.deleted:
+        return None
+    return apply_change(original, s.end - s.start, change)
+
+
+def upcoming_occurrence(view: SeriesView, now: datetime) -> Occurrence | None:
+    """The occurrence running now or the next one (exceptions applied)."""
+    s = view.series
+    found = effective_occurrences(s.start, s.end, s.recurrence, view.changes, now, datetime.max, s.timezone)
+    return found[0] if found else None
 
 
 def get_meeting(
@@ -61,7 +81,7 @@ def get_meeting(
     if parsed.kind is MeetingIdKind.UNKNOWN:
         raise NotFound(NOT_FOUND)
     with transaction(sessions) as session:
-        viewer = _viewer(session, caller, as_admin, host_email)
+        viewer = viewer_key(session, caller, as_admin, host_email)
         if parsed.kind is MeetingIdKind.INSTANCE:
             instance = instance_view(session, caller.org_id, meeting_id)
             if instance is None or (viewer is not None and instance.host.key != viewer):
@@ -70,22 +90,21 @@ def get_meeting(
         series = series_view(session, caller.org_id, parsed.series_id)
         if series is None or (viewer is not None and series.host.key != viewer):
             raise NotFound(NOT_FOUND)
-    s = series.series
     now = utcnow()
     if parsed.kind is MeetingIdKind.SCHEDULED:
-        start = parsed.occurrence_start
-        if start is None or not is_occurrence(s.start, s.recurrence, start):
+        occ = occurrence_of(series, parsed.occurrence_start) if parsed.occurrence_start else None
+        if occ is None:
             raise NotFound(NOT_FOUND)
-        end = start + (s.end - s.start)
-        return FoundMeeting(parsed.kind, series, start=start, end=end, state=scheduled_state(start, end, now))
+        state = scheduled_state(occ.start, occ.end, now)
+        return FoundMeeting(parsed.kind, series, start=occ.start, end=occ.end, state=state, occurrence=occ)
     if current:
-        upcoming = occurrences_between(s.start, s.end, s.recurrence, now, datetime.max)[:1]
-        if upcoming:
-            return FoundMeeting(parsed.kind, series, start=upcoming[0][0], end=upcoming[0][1])
+        upcoming = upcoming_occurrence(series, now)
+        if upcoming is not None:
+            return FoundMeeting(parsed.kind, series, start=upcoming.start, end=upcoming.end)
     return FoundMeeting(parsed.kind, series)
 
 
-def _viewer(session: Session, caller: TokenOwner, as_admin: bool, host_email: str | None) -> int | None:
+def viewer_key(session: Session, caller: TokenOwner, as_admin: bool, host_email: str | None) -> int | None:
     """Whose meetings the caller may see: None for the whole organisation (an admin), else a person key."""
     if as_admin:
         if host_email:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
 
@@ -50,8 +51,9 @@ def series_batch(
 ) -> list[SeriesView]:
     """Series that may overlap ``[window_from, window_to)``, ordered by ``(start, id)``.
 
-    SQL keeps those that start before ``window_to`` and either recur or end after ``window_from``; the
-    caller expands recurring ones to see whether an occurrence really falls in the window.
+    SQL keeps those that start before ``window_to`` and either recur, end after ``window_from`` or have
+    an occurrence moved into the window; the caller expands recurring ones (with their
+    exceptions) to see whether an occurrence really falls in the window. Deleted series are left out.
     """
     stmt = (
         select(MeetingSeries, Site.site_url, Person)
@@ -62,11 +64,14 @@ def series_batch(
             # walk the organisation's series in start order (``org_id || ''`` hides the org index).
             (MeetingSeries.org_id.concat("") if flt.host_key is not None else MeetingSeries.org_id)
             == flt.org_id,
+            # No occurrence starts before its series (a scheduled meeting can't be moved there).
             MeetingSeries.start < window_to,
             or_(
                 and_(MeetingSeries.recurrence.is_not(None), MeetingSeries.recurrence != ""),
                 MeetingSeries.end > window_from,
+                MeetingSeries.exceptions_end > window_from,  # an occurrence moved later
             ),
+            MeetingSeries.deleted_at.is_(None),
             MeetingSeries.scheduled_type.in_(flt.scheduled_types),
         )
         .order_by(MeetingSeries.start, MeetingSeries.id)
@@ -80,7 +85,9 @@ def series_batch(
         stmt = stmt.where(MeetingSeries.meeting_number == flt.meeting_number)
     if after is not None:
         stmt = stmt.where(_after(MeetingSeries.start, MeetingSeries.id, after[0], after[1]))  # type: ignore[arg-type]
-    return [SeriesView(s, url, _host(p)) for s, url, p in session.execute(stmt)]
+    rows = list(session.execute(stmt))
+    changes = changes_of(session.connection(), [s.id for s, _, _ in rows]) if rows else {}
+    return [SeriesView(s, url, _host(p), changes.get(s.id, ())) for s, url, p in rows]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from meetadmin.domain.occurrences import OccurrenceChange
+from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
 
 
@@ -24,6 +26,11 @@ class SeriesView:
     series: MeetingSeries
     site_url: str
     host: HostView
+    changes: tuple[OccurrenceChange, ...] = ()  # its exceptions, by original start
+
+    @property
+    def deleted(self) -> bool:
+        return self.series.deleted_at is not None
 
 
 @dataclass(frozen=True)
@@ -40,16 +47,24 @@ def _host(person: Person) -> HostView:
     return HostView(person.id, person.person_id, person.email, person.display_name)
 
 
-def series_view(session: Session, org_id: str, series_id: str) -> SeriesView | None:
-    row = session.execute(
+def series_view(
+    session: Session, org_id: str, series_id: str, include_deleted: bool = False
+) -> SeriesView | None:
+    """The organisation's series with its host and exceptions; a deleted one only with
+    ``include_deleted`` (the series an ended instance ran under)."""
+    stmt = (
         select(MeetingSeries, Site.site_url, Person)
         .join(Site, Site.id == MeetingSeries.site_id)
         .join(Person, Person.id == MeetingSeries.host_id)
         .where(MeetingSeries.id == series_id, MeetingSeries.org_id == org_id)
-    ).one_or_none()
+    )
+    if not include_deleted:
+        stmt = stmt.where(MeetingSeries.deleted_at.is_(None))
+    row = session.execute(stmt).one_or_none()
     if row is None:
         return None
-    return SeriesView(row[0], row[1], _host(row[2]))
+    changes = changes_of(session.connection(), [series_id]).get(series_id, ())
+    return SeriesView(row[0], row[1], _host(row[2]), changes)
 
 
 def instance_view(session: Session, org_id: str, instance_id: str) -> InstanceView | None:
@@ -61,7 +76,7 @@ def instance_view(session: Session, org_id: str, instance_id: str) -> InstanceVi
     if row is None:
         return None
     instance, person = row
-    series = series_view(session, org_id, instance.series_id)
+    series = series_view(session, org_id, instance.series_id, include_deleted=True)
     if series is None:
         return None
     return InstanceView(instance.id, series, _host(person), instance.start, instance.end, instance.state)

@@ -55,7 +55,7 @@ _SERIES = sql(
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id "
     # By primary key only: with an organisation condition beside a long IN list, SQLite's planner (which
     # has no statistics) would scan the whole organisation. The organisation is checked on each row.
-    "WHERE s.id IN ({ids}) ORDER BY s.id",
+    "WHERE s.id IN ({ids}) AND s.deleted_at IS NULL ORDER BY s.id",  # a deleted series is not found
     row=_Series,
 )
 # Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent

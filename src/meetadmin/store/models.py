@@ -159,6 +159,10 @@ class MeetingSeries(Base):
     password: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(DateTime)
     updated: Mapped[datetime] = mapped_column(DateTime)
+    # Set when the series was deleted but keeps its row for the ended instances that ran under it.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # No changed occurrence of the series ends after this (None: it has none); kept by the store.
+    exceptions_end: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     __table_args__ = (
         Index("ix_meeting_series_host_site_start", "host_id", "site_id", "start"),
@@ -179,6 +183,29 @@ class MeetingInstance(Base):
     state: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_meeting_instances_start", "start", "id"),)  # List Meetings' keyset order
+
+
+class MeetingException(Base):
+    """A scheduled meeting of a series changed or deleted on its own (an exception of the series).
+
+    ``original_start`` is when the occurrence was due by the series' rule (its scheduled-meeting ID keeps
+    that time); the other columns, when set, replace the series' values. It hangs off the series row, so
+    it moves with the series to a new host, and goes when the series' times or recurrence change.
+    """
+
+    __tablename__ = "meeting_exceptions"
+
+    series_id: Mapped[str] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="CASCADE"), primary_key=True
+    )
+    original_start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    start: Mapped[datetime | None] = mapped_column(DateTime)
+    end: Mapped[datetime | None] = mapped_column(DateTime)
+    title: Mapped[str | None] = mapped_column(String(128))
+    agenda: Mapped[str | None] = mapped_column(Text)
+    password: Mapped[str | None] = mapped_column(String(64))
+    updated: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ApiToken(Base):
