@@ -32,7 +32,11 @@ from referencing.jsonschema import DRAFT4
 import meetadmin
 from tests.conformance_exceptions import EXCEPTIONS
 
-SPEC_PATH = Path(meetadmin.__file__).parent / "spec" / "webex-meeting-subset.json"
+SPEC_DIR = Path(meetadmin.__file__).parent / "spec"
+SPEC_PATH = SPEC_DIR / "webex-meeting-subset.json"
+# Further official subsets, merged into the meeting subset's document (paths and component schemas; a
+# name defined twice must be the same schema).
+MORE_SPECS = [SPEC_DIR / "webex-webhooks-subset.json"]
 BASE_PATH = "/v1"  # the path of the spec's server URL, https://webexapis.com/v1
 _SPEC_URI = "urn:meetadmin:webex-meeting-subset"
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -54,8 +58,21 @@ def _escape(token: str) -> str:
 
 
 def load_raw_spec() -> dict[str, Any]:
-    """The official subset exactly as shipped."""
+    """The official subsets exactly as shipped, in one document (``MORE_SPECS`` merged into the
+    meeting subset)."""
     spec: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    for path in MORE_SPECS:
+        more = json.loads(path.read_text(encoding="utf-8"))
+        for template, item in more["paths"].items():
+            if template in spec["paths"]:
+                raise RuntimeError(f"{path.name}: path {template} is already in {SPEC_PATH.name}")
+            spec["paths"][template] = item
+        for kind, entries in more.get("components", {}).items():
+            target = spec.setdefault("components", {}).setdefault(kind, {})
+            for name, value in entries.items():
+                if name in target and target[name] != value:
+                    raise RuntimeError(f"{path.name}: component {kind}/{name} differs from {SPEC_PATH.name}")
+                target[name] = value
     return spec
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from meetadmin import __version__
-from meetadmin.api import audit, meetings, people, preferences, reassign, session_types, sites
+from meetadmin.api import audit, meetings, people, preferences, reassign, session_types, sites, webhooks
 from meetadmin.api.auth import TokenCache
 from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
@@ -18,6 +18,7 @@ from meetadmin.api.fast_lane import FastLane
 from meetadmin.api.responses import json_response
 from meetadmin.api.tracking import TrackingMiddleware
 from meetadmin.control.routers import control_router
+from meetadmin.outbound.dispatch import Dispatcher
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import Units, make_engine, make_sessionmaker
 from meetadmin.store.writer import Writer
@@ -31,6 +32,7 @@ ROUTERS = [
     preferences.router,
     people.router,
     audit.router,
+    webhooks.router,
 ]
 
 
@@ -42,7 +44,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(settings, engine) if settings.webhook_dispatch else None
+        if dispatcher is not None:
+            dispatcher.start()  # webhook deliveries (outbound/dispatch.py)
+        _app.state.dispatcher = dispatcher
         yield
+        if dispatcher is not None:
+            await dispatcher.stop()
         writer.close()
         if owned:
             engine.dispose()

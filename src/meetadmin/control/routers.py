@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from meetadmin.control import webhooks
 from meetadmin.control.auth import require_control
 
 # Each area's APIRouter (paths relative to /_meetadmin) is added to this list.
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [webhooks.router]
 
 
 def control_router() -> APIRouter:

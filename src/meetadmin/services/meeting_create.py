@@ -11,6 +11,7 @@ from meetadmin.domain import ids
 from meetadmin.domain.meeting_rules import RuleError, meeting_times, new_password
 from meetadmin.domain.occurrences import RecurrenceError, parse_rule
 from meetadmin.errors import BadRequest, Forbidden
+from meetadmin.outbound.events import EventItem, add_events
 from meetadmin.services.common import utcnow
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_reads import SeriesView, series_view
@@ -95,6 +96,14 @@ def create_meeting(
             now,
         )
         view = series_view(session, caller.org_id, series_id)
+        add_events(
+            session.connection(),
+            caller.org_id,
+            caller.person_id,
+            "created",
+            "meetings",
+            [EventItem(series_id)],
+        )
     assert view is not None
     return view
 

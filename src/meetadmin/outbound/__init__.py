@@ -1,0 +1,2 @@
+"""What leaves the system: webhook events (``events``: written with the change), their delivery
+(``dispatch``: signing, retries, deactivation) and the envelope's signature (``signing``)."""
