@@ -26,6 +26,9 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.status = 200
+        self.fail_every = 0  # with N > 0, every Nth request is answered 500 (to exercise retries)
+        self.holding = False  # hold requests until ``released`` is set, then answer 503 unrecorded
+        self.released = threading.Event()
         self.received: list[Received] = []
         self.attempts = 0  # requests answered, whatever the status
         self._lock = threading.Condition()
@@ -37,9 +40,17 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
-                status = receiver.status
+                if receiver.holding:
+                    receiver.released.wait(60)
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with receiver._lock:
                     receiver.attempts += 1
+                    status = receiver.status
+                    if receiver.fail_every and receiver.attempts % receiver.fail_every == 0:
+                        status = 500
                     if 200 <= status < 300:
                         headers = {k.lower(): v for k, v in self.headers.items()}
                         receiver.received.append(Received(self.path, headers, body))

@@ -158,7 +158,9 @@ def test_update_and_delete(client: TestClient, world: Any) -> None:
         headers=auth(ADMIN),
     )
     assert bad.status_code == 400
-    assert client.put(f"/v1/webhooks/{hook['id']}", json={"name": "x"}, headers=auth(ADMIN)).status_code == 400
+    assert (
+        client.put(f"/v1/webhooks/{hook['id']}", json={"name": "x"}, headers=auth(ADMIN)).status_code == 400
+    )
     assert client.delete(f"/v1/webhooks/{hook['id']}", headers=auth(ADMIN)).status_code == 204
     assert client.get(f"/v1/webhooks/{hook['id']}", headers=auth(ADMIN)).status_code == 404
     assert client.delete(f"/v1/webhooks/{hook['id']}", headers=auth(ADMIN)).status_code == 404
