@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from meetadmin.domain.ids import person_id_for
-from tests.worlds import ADMIN, JOHN, MARCUS, OTHER_ADMIN, SITE, auth, other_world
 from tests.conftest import load_world
+from tests.worlds import ADMIN, JOHN, MARCUS, OTHER_ADMIN, SITE, auth, other_world
 
 TARGET = "http://127.0.0.1:9/hook"
 MARCUS_EMAIL = "marcus.hoffmann@example.com"
