@@ -1,6 +1,7 @@
 """Schemathesis, driven by the OFFICIAL Webex subset, against the real app and a seeded organisation.
 
-One test per official operation (21: the meeting subset's 16 and the webhook subset's 5), each on a fresh database holding the example organisation
+One test per official operation (21: the meeting subset's 16, the webhook subset's 5), each on a fresh
+database holding the example organisation
 (tests/worlds.py) and called with the admin token. Schemathesis generates valid and invalid requests
 (examples from the spec, coverage cases, then up to 50 fuzzed cases per operation; deterministic, with
 IDs and emails of the example organisation mixed in so valid requests reach real data). No response may be
