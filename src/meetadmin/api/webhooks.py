@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from meetadmin.api.auth import Principal, authenticate
 from meetadmin.api.deps import require_json, writer
@@ -142,11 +144,45 @@ async def get_one(
     return json_response(webhook_json(row))
 
 
-@router.put("/webhooks/{webhookId}", dependencies=[Depends(require_json)], summary="Update a Webhook")
+_FORM_NAMES = {"target_url": "targetUrl", "owned_by": "ownedBy"}
+
+
+async def update_body(request: Request) -> UpdateWebhookRequest:
+    """The PUT body: JSON, or (leniently, labelled JSON or not) form fields with snake_case names, which
+    is what wxc-sdk's ``WebhookApi.update`` sends (``requests``' ``data=`` with a dict)."""
+    raw = await request.body()
+    try:
+        value: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError):
+            pairs = []
+        if not pairs:
+            raise BadRequest("The request body is not valid JSON.") from None
+        value = {_FORM_NAMES.get(k, k): v for k, v in pairs}
+    try:
+        return UpdateWebhookRequest.model_validate(value)
+    except ValidationError as exc:
+        problems = [f"'{'.'.join(str(p) for p in e['loc']) or 'body'}': {e['msg']}" for e in exc.errors()]
+        raise BadRequest(*problems) from None
+
+
+@router.put(
+    "/webhooks/{webhookId}",
+    dependencies=[Depends(require_json)],
+    summary="Update a Webhook",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": UpdateWebhookRequest.model_json_schema()}},
+        }
+    },
+)
 async def update(
     request: Request,
     webhookId: str,
-    body: UpdateWebhookRequest,
+    body: Annotated[UpdateWebhookRequest, Depends(update_body)],
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> Response:
     change = WebhookChange(name=body.name, target_url=body.targetUrl, secret=body.secret, status=body.status)
