@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from meetadmin.client import commands as client_commands
 from meetadmin.demo import demo_document
+from meetadmin.outbound.tail import webhooks_app
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine, make_sessionmaker, transaction
 from meetadmin.store.fixture_schema import FixtureDoc
@@ -28,6 +29,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(webhooks_app, name="webhooks")
 client_commands.register(app)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
