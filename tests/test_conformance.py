@@ -61,7 +61,8 @@ def test_requests_map_to_official_operations(checker: Conformance) -> None:
     assert op("POST", "/v1/meetings/reassignHost/preview") is None  # ours, not Webex's
     assert op("GET", "/health") is None
     assert op("DELETE", "/v1/meetings/abc") is None
-    assert len(checker.operations) == 16
+    assert op("PUT", "/v1/webhooks/abc") == "/webhooks/{webhookId}"  # the webhook subset, merged in
+    assert len(checker.operations) == 16 + 5
 
 
 def test_a_real_response_is_validated(client: TestClient, world: Any, checker: Conformance) -> None:
