@@ -46,6 +46,8 @@ from meetadmin.store.writer import Writer
 log = logging.getLogger("meetadmin.webhooks")
 
 CONCURRENCY = 64  # deliveries in flight per process
+BATCH = 16  # attempts recorded together ...
+GATHER = 0.005  # ... waiting this long (seconds) for more to end after one ends
 KEEP = timedelta(days=7)  # the delivery log and delivered events
 PURGE_EVERY = 600.0  # seconds
 EVENT_ID_HEADER = "X-Meetadmin-Event-Id"
@@ -134,53 +136,43 @@ class Dispatcher:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        looked = False  # whether the last round found the queue empty
         while True:
             self._wake.clear()
             try:
-                if self.finished:
-                    await self._flush()
                 if time.monotonic() >= self._next_purge:
                     self._next_purge = time.monotonic() + PURGE_EVERY
                     await asyncio.to_thread(self._purge)
-                room = CONCURRENCY - len(self.inflight)
-                claimed: list[tuple[Claimed, WebhookRow]] = []
-                if room > 0:
-                    claimed = await asyncio.to_thread(self._claim, room)
+                claimed = await self._exchange(check_first=looked)
+                looked = not claimed
                 for item, hook in claimed:
                     task = asyncio.create_task(self._deliver(item, hook))
                     self.inflight.add(task)
                     task.add_done_callback(self.inflight.discard)
-                if claimed and len(self.inflight) < CONCURRENCY:
+                if claimed and len(self.inflight) < CONCURRENCY // 2:
                     continue  # there may be more due
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database is away, say: try again at the next poll
                 log.exception("webhook dispatcher: a round failed")
+                looked = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.webhook_poll_seconds)
+            if self.inflight and len(self.finished) < BATCH:
+                await asyncio.sleep(GATHER)  # let more deliveries end: one transaction records them all
+            looked = looked and not self._wake.is_set()
 
-    def _claim(self, limit: int) -> list[tuple[Claimed, WebhookRow]]:
-        now = wall_clock()
-        if not self.writer.read_now(lambda conn: anything_due(conn, now)):
-            return []
-
-        def work(conn: Any) -> list[tuple[Claimed, WebhookRow]]:
-            items = claim(conn, self.owner, now, now + self.lease, limit)
-            hooks = webhooks_by_id(conn, [i.webhook_id for i in items])
-            return [(i, hooks[i.webhook_id]) for i in items if i.webhook_id in hooks]
-
-        return self.writer.write_now(work)
-
-    async def _flush(self) -> None:
-        """Record the attempts that ended (taken in the event loop's thread, written in a worker)."""
+    async def _exchange(self, check_first: bool) -> list[tuple[Claimed, WebhookRow]]:
+        """One write transaction: record the attempts that ended (taken here, in the event loop's thread)
+        and claim as many due rows as there is room for."""
         outcomes, self.finished = self.finished, []
-        if not outcomes:
-            return
-        after = self.settings.webhook_deactivate_after
+        room = CONCURRENCY - len(self.inflight)
+        if room < CONCURRENCY // 4:
+            room = 0  # claim in batches, not one row per finished delivery
+        if not outcomes and not room:
+            return []
         try:
-            dead = await asyncio.to_thread(
-                self.writer.write_now, lambda conn: finish(conn, self.owner, outcomes, utcnow(), after)
-            )
+            dead, claimed = await asyncio.to_thread(self._exchange_now, outcomes, room, check_first)
         except Exception:
             self.finished = outcomes + self.finished  # keep them for the next round
             raise
@@ -189,6 +181,32 @@ class Dispatcher:
                 "webhook %s deactivated after %d failed attempts",
                 hook,
                 self.settings.webhook_deactivate_after,
+            )
+        return claimed
+
+    def _exchange_now(
+        self, outcomes: list[Outcome], room: int, check_first: bool
+    ) -> tuple[list[str], list[tuple[Claimed, WebhookRow]]]:
+        now = wall_clock()
+        if not outcomes and check_first and not self.writer.read_now(lambda conn: anything_due(conn, now)):
+            return [], []  # a poll that found nothing: no write transaction
+        after = self.settings.webhook_deactivate_after
+
+        def work(conn: Any) -> tuple[list[str], list[tuple[Claimed, WebhookRow]]]:
+            dead = finish(conn, self.owner, outcomes, utcnow(), after) if outcomes else []
+            items = claim(conn, self.owner, now, now + self.lease, room) if room else []
+            hooks = webhooks_by_id(conn, [i.webhook_id for i in items])
+            return dead, [(i, hooks[i.webhook_id]) for i in items if i.webhook_id in hooks]
+
+        return self.writer.write_now(work)
+
+    async def _flush(self) -> None:
+        """Record the attempts that ended, claiming nothing (at shutdown)."""
+        outcomes, self.finished = self.finished, []
+        if outcomes:
+            after = self.settings.webhook_deactivate_after
+            await asyncio.to_thread(
+                self.writer.write_now, lambda conn: finish(conn, self.owner, outcomes, utcnow(), after)
             )
 
     def _purge(self) -> None:
