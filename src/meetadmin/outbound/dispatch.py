@@ -45,8 +45,8 @@ from meetadmin.store.writer import Writer
 
 log = logging.getLogger("meetadmin.webhooks")
 
-CONCURRENCY = 64  # deliveries in flight per process
-BATCH = 16  # attempts recorded together ...
+CONCURRENCY = 16  # deliveries in flight per process (httpcore's pool costs grow with the square of it)
+BATCH = 8  # attempts recorded together ...
 GATHER = 0.005  # ... waiting this long (seconds) for more to end after one ends
 KEEP = timedelta(days=7)  # the delivery log and delivered events
 PURGE_EVERY = 600.0  # seconds
