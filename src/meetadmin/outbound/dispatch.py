@@ -90,6 +90,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._next_purge = 0.0
+        self._stopping = False
 
     # --- life ---------------------------------------------------------------------------------------
 
@@ -109,10 +110,15 @@ class Dispatcher:
     async def stop(self) -> None:
         with contextlib.suppress(Exception):
             event.remove(self.app_engine, "checkin", self._on_checkin)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._task is not None:  # let the loop end between rounds (never in the middle of database work)
+            self._stopping = True
+            self.wake()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=30)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         if self.inflight:  # let what is on the wire end (briefly), and record it
             await asyncio.wait(self.inflight, timeout=2)
         with contextlib.suppress(Exception):
@@ -137,7 +143,7 @@ class Dispatcher:
     async def _run(self) -> None:
         assert self._wake is not None
         looked = False  # whether the last round found the queue empty
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 if time.monotonic() >= self._next_purge:
@@ -158,7 +164,7 @@ class Dispatcher:
                 looked = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.webhook_poll_seconds)
-            if self.inflight and len(self.finished) < BATCH:
+            if self.inflight and len(self.finished) < BATCH and not self._stopping:
                 await asyncio.sleep(GATHER)  # let more deliveries end: one transaction records them all
             looked = looked and not self._wake.is_set()
 
