@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -30,7 +32,7 @@ import loadgen
 import world
 from common import SCENARIOS, Requests, free_port, wait_for_health
 from meetadmin.store.db import make_engine
-from meetadmin.store.models import AuditEvent
+from meetadmin.store.models import AuditEvent, WebhookQueue
 
 
 def rss_mib(pid: int) -> float:
@@ -68,6 +70,65 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     return proc
 
 
+def start_receiver(port: int) -> subprocess.Popen[bytes]:
+    script = Path(__file__).resolve().parent / "receiver.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            receiver_stats(port)
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the webhook receiver did not come up")
+
+
+def receiver_stats(port: int, reset: bool = False) -> dict[str, float]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/{'reset' if reset else 'stats'}", method="POST" if reset else "GET"
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        body = answer.read()
+    return json.loads(body) if body else {}
+
+
+def register_webhooks(port: int, receiver_port: int, count: int) -> None:
+    """``count`` active org webhooks for every meeting event, to the receiver."""
+    for i in range(count):
+        body = {
+            "name": f"bench {i}",
+            "targetUrl": f"http://127.0.0.1:{receiver_port}/hook/{i}",
+            "resource": "meetings",
+            "event": "all",
+            "ownedBy": "org",
+        }
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/webhooks",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+
+
+def owed_count(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = int(conn.execute(select(func.count()).select_from(WebhookQueue)).scalar_one())
+    engine.dispose()
+    return n
+
+
+def drain(url: str, receiver_port: int) -> tuple[dict[str, float], float]:
+    """Wait until nothing is owed; the receiver's figures and how long the wait took."""
+    t0 = time.perf_counter()
+    limit = 0 if os.environ.get("MEETADMIN_WEBHOOK_DISPATCH", "").lower() in ("0", "false") else 600
+    while owed_count(url) and time.perf_counter() - t0 < limit:
+        time.sleep(0.2)
+    return receiver_stats(receiver_port), time.perf_counter() - t0
+
+
 def audit_count(url: str) -> int:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -92,9 +153,15 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
         )
     port = free_port()
     server = start_server(url, port, args.workers)
+    receiver = None
+    receiver_port = free_port()
     try:
         reqs = Requests(series, args.people, port)
         print(f"server: meetadmin serve --workers {args.workers}, idle RSS {rss_mib(server.pid):.0f} MiB")
+        if args.webhooks:
+            receiver = start_receiver(receiver_port)
+            register_webhooks(port, receiver_port, args.webhooks)
+            print(f"webhooks: {args.webhooks} active org webhooks (event all) to a receiver on 127.0.0.1")
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
             f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8}"
@@ -112,11 +179,23 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
             # warm up, then unloaded latency on one connection, then load on 16
             asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
             single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
+            if receiver is not None:
+                drain(url, receiver_port)
+                receiver_stats(receiver_port, reset=True)
             before = audit_count(url)
             loaded = asyncio.run(
                 loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
             )
             changed = audit_count(url) - before
+            note = ""
+            if receiver is not None:
+                owed_at_end = owed_count(url)
+                lag, waited = drain(url, receiver_port)
+                note = (
+                    f"   webhooks: {lag.get('count', 0):.0f} deliveries of the loaded phase; lag p50 "
+                    f"{lag.get('p50')} ms, p99 {lag.get('p99')} ms, max {lag.get('max')} ms; {owed_at_end} "
+                    f"still owed when the load stopped, delivered {waited:.1f} s later"
+                )
             bad = sum(
                 n
                 for status, n in {**single.statuses, **loaded.statuses}.items()
@@ -133,11 +212,16 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                     else ""
                 )
             )
+            if note:
+                print(note)
             if bad:
                 print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if receiver is not None:
+            receiver.terminate()
+            receiver.wait(timeout=10)
 
 
 def main() -> None:
@@ -156,6 +240,12 @@ def main() -> None:
         help="also measure bench/floor.py (the bare minimum) on the same machine, just before, and compare",
     )
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
+    parser.add_argument(
+        "--webhooks",
+        type=int,
+        default=0,
+        help="register this many org webhooks (every event) to a local receiver and report delivery lag",
+    )
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = set(args.scenarios) - set(SCENARIOS)

@@ -34,10 +34,11 @@ from referencing.jsonschema import DRAFT4
 import meetadmin
 from tests.conformance_exceptions import EXCEPTIONS
 
-SPEC_PATH = Path(meetadmin.__file__).parent / "spec" / "webex-meeting-subset.json"
+SPEC_DIR = Path(meetadmin.__file__).parent / "spec"
+SPEC_PATH = SPEC_DIR / "webex-meeting-subset.json"
 # Further official subsets, merged into the first: their operations join its paths and their components
 # join its components (a component both files hold must be the same in both).
-EXTRA_SPEC_PATHS = [Path(meetadmin.__file__).parent / "spec" / "webex-meeting-changes-subset.json"]
+EXTRA_SPEC_PATHS = [SPEC_DIR / "webex-meeting-changes-subset.json", SPEC_DIR / "webex-webhooks-subset.json"]
 BASE_PATH = "/v1"  # the path of the spec's server URL, https://webexapis.com/v1
 _SPEC_URI = "urn:meetadmin:webex-meeting-subset"
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}

@@ -105,4 +105,44 @@ EXCEPTIONS: list[SchemaPatch] = [
         changes=_by_state(_LIST_ITEM_REQUIRED),
         reason="The same availability-by-state rules for the items of GET /meetings (contract-notes §2.2).",
     ),
+    SchemaPatch(
+        pointer="/components/schemas/Webhook/properties/event",
+        expected={
+            "type": "string",
+            "enum": [
+                "created",
+                "updated",
+                "deleted",
+                "started",
+                "ended",
+                "joined",
+                "left",
+                "migrated",
+                "authorized",
+                "deauthorized",
+                "statusChanged",
+            ],
+        },
+        changes={
+            "enum": [
+                "created",
+                "updated",
+                "deleted",
+                "started",
+                "ended",
+                "joined",
+                "left",
+                "migrated",
+                "authorized",
+                "deauthorized",
+                "statusChanged",
+                "all",
+            ]
+        },
+        reason=(
+            "Webex accepts and returns event 'all' (every event of the resource; its Webhooks guide and "
+            "wxc-sdk's WebhookEventType list it), but the schema's enum leaves it out. contract-notes §8.1 "
+            "allows 'all' for meetings."
+        ),
+    ),
 ]

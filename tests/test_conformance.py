@@ -63,7 +63,8 @@ def test_requests_map_to_official_operations(checker: Conformance) -> None:
     assert op("DELETE", "/v1/meetings/abc") == "/meetings/{meetingId}"  # from the changes subset
     assert op("PATCH", "/v1/meetings/abc") == "/meetings/{meetingId}"
     assert op("DELETE", "/v1/meetings") is None
-    assert len(checker.operations) == 19
+    assert op("PUT", "/v1/webhooks/abc") == "/webhooks/{webhookId}"  # the webhook subset, merged in
+    assert len(checker.operations) == 19 + 5
 
 
 def test_a_real_response_is_validated(client: TestClient, world: Any, checker: Conformance) -> None:

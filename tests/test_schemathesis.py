@@ -1,7 +1,8 @@
 """Schemathesis, driven by the OFFICIAL Webex subset, against the real app and a seeded organisation.
 
-One test per official operation (19: the 16 of webex-meeting-subset.json and Patch, Update and Delete a
-Meeting from webex-meeting-changes-subset.json, merged by ``conformance.load_spec()``), each on a fresh
+One test per official operation (24: the 16 of webex-meeting-subset.json, Patch, Update and Delete a
+Meeting from webex-meeting-changes-subset.json and the 5 of webex-webhooks-subset.json, merged by
+``conformance.load_spec()``), each on a fresh
 database holding the example organisation (tests/worlds.py) and called with the admin token.
 Schemathesis generates valid and invalid requests (examples from the spec, coverage cases, then up to 50
 fuzzed cases per operation; deterministic, with IDs and emails of the example organisation mixed in so
@@ -27,8 +28,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import insert, select
 
 from meetadmin.domain.ids import org_webex_id_for, person_id_for
+from meetadmin.services.common import utcnow
+from meetadmin.store.models import Person, Webhook
+from meetadmin.store.writer import Writer
 from tests import conformance
 from tests.worlds import ADMIN, LIVE, PLANNING, SITE, UNKNOWN, WEBINAR, auth
 
@@ -36,6 +41,8 @@ JOHN_EMAIL = "john.andersen@example.com"
 MARCUS_EMAIL = "marcus.hoffmann@example.com"
 
 MAX_EXAMPLES = 50
+KNOWN_WEBHOOK = "Y2lzY29zcGFyazovL3VzL1dFQkhPT0svc2NoZW1hdGhlc2lz"  # put in place before each webhook case
+HOOK_TARGET = "http://127.0.0.1:9/hook"
 # No 5xx; the body, the status code and the media type as the official operation declares them.
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 SCHEMA = schemathesis.openapi.from_dict(conformance.load_spec())
@@ -53,6 +60,7 @@ KNOWN: dict[str, list[Any]] = {
     "email": EMAILS,
     "siteUrl": [SITE],
     "orgId": [org_webex_id_for("example")],
+    "webhookId": [KNOWN_WEBHOOK],
 }
 
 
@@ -60,6 +68,14 @@ KNOWN_BODY: dict[str, list[Any]] = {
     "hostEmail": [JOHN_EMAIL, MARCUS_EMAIL],
     "meetingIds": [[PLANNING], [WEBINAR, UNKNOWN], [LIVE]],
     "siteUrl": [SITE],
+    "name": ["hook"],
+    "targetUrl": [HOOK_TARGET],
+    "resource": ["meetings"],
+    "event": ["created", "updated", "all"],
+    "filter": [f"siteUrl={SITE}", f"hostEmail={MARCUS_EMAIL}"],
+    "secret": ["s3cret"],
+    "ownedBy": ["org", "creator"],
+    "status": ["active"],
 }
 
 
@@ -85,6 +101,35 @@ def flatmap_body(context: Any, body: Any) -> Any:
     return _with_known(body, KNOWN_BODY)
 
 
+def _known_webhook(app: FastAPI) -> None:
+    """The admin's org webhook ``KNOWN_WEBHOOK`` (again, if a case deleted it), so that valid requests on
+    ``/webhooks/{webhookId}`` reach a real webhook."""
+
+    def work(conn: Any) -> None:
+        if conn.execute(select(Webhook.id).where(Webhook.id == KNOWN_WEBHOOK)).first() is not None:
+            return
+        admin = conn.execute(
+            select(Person.id, Person.org_id).where(Person.email_key == "admin@example.com")
+        ).one()
+        conn.execute(
+            insert(Webhook).values(
+                id=KNOWN_WEBHOOK,
+                org_id=admin.org_id,
+                created_by=admin.id,
+                name="known",
+                target_url=HOOK_TARGET,
+                resource="meetings",
+                event="all",
+                owned_by="org",
+                status="active",
+                failures=0,
+                created=utcnow(),
+            )
+        )
+
+    Writer(app.state.engine, group_commit=False).write_now(work)
+
+
 def _shape(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "{}", path)
 
@@ -105,6 +150,8 @@ def implemented(app: FastAPI, method: str, template: str) -> bool:
     suppress_health_check=list(HealthCheck),
 )
 def test_official_operation(case: Any, app: FastAPI, world: Any) -> None:
+    if case.path.startswith("/webhooks"):
+        _known_webhook(app)
     response = case.call(app=app, headers=auth(ADMIN))
     label = case.operation.label
     case.validate_response(response, checks=CHECKS)

@@ -27,8 +27,11 @@ from wxc_sdk import WebexSimpleApi
 from wxc_sdk.meetings.preferences import CoHost
 from wxc_sdk.rest import RestError, RestSession
 from wxc_sdk.tokens import Tokens
+from wxc_sdk.webhook import Webhook, WebhookEvent, WebhookEventType, WebhookResource, WebhookStatus
 
+from meetadmin.outbound.signing import verify
 from tests import conformance
+from tests.receiver import receiving
 from tests.worlds import ADMIN, PLANNING, SITE, UNKNOWN, WEBINAR
 
 JOHN_EMAIL = "john.andersen@example.com"
@@ -343,3 +346,44 @@ def test_webexpythonsdk_updates_and_deletes_meetings(webex: WebexAPI, server: st
     assert seen.requests and all(url.startswith(server) for _, url, _ in seen.requests)
     methods = {method for method, _, _ in seen.requests}
     assert {"POST", "PUT", "GET", "DELETE"} <= methods
+
+
+def test_webhooks_create_list_get_update_delete_and_an_event_the_sdk_parses(
+    api: WebexSimpleApi, seen: Seen
+) -> None:
+    with receiving() as receiver:
+        hook = api.webhook.create(
+            name="sdk hook",
+            target_url=receiver.url,
+            resource=WebhookResource.meetings,
+            event=WebhookEventType.updated,
+            filter=f"siteUrl={SITE}",
+            secret="sdk-secret",
+            owned_by="org",
+        )
+        assert hook.webhook_id and hook.status == WebhookStatus.active and hook.secret is None
+        assert hook.owned_by == "org" and hook.filter == f"siteUrl={SITE}"
+        assert [h.webhook_id for h in api.webhook.list(owned_by="org")] == [hook.webhook_id]
+        assert api.webhook.details(hook.webhook_id).name == "sdk hook"
+        changed = api.webhook.update(
+            hook.webhook_id,
+            Webhook(
+                name="renamed", target_url=receiver.url, status=WebhookStatus.active, created=hook.created
+            ),
+        )
+        assert changed.name == "renamed" and changed.target_url == receiver.url
+        url = api.session.ep("meetings/reassignHost")
+        assert api.session.rest_post(url, json={"hostEmail": JOHN_EMAIL, "meetingIds": [PLANNING]}) == ""
+        receiver.wait_for(lambda r: len(r.received) == 1)
+        got = receiver.received[0]
+        assert verify("sdk-secret", got.body, got.headers["x-spark-signature"])
+        event = WebhookEvent.model_validate(got.json())
+        assert event.webhook_id == hook.webhook_id and event.name == "renamed"
+        assert event.event == WebhookEventType.updated and event.resource == WebhookResource.meetings
+        data = event.data if isinstance(event.data, dict) else event.data.model_dump(by_alias=True)
+        assert data["id"] == PLANNING and data["hostEmail"] == JOHN_EMAIL
+        api.webhook.webhook_delete(hook.webhook_id)
+        assert list(api.webhook.list()) == []
+        with pytest.raises(RestError) as caught:
+            api.webhook.details(hook.webhook_id)
+        assert caught.value.response.status_code == 404

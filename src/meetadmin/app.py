@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from meetadmin import __version__
-from meetadmin.api import audit, meetings, people, preferences, reassign, session_types, sites
+from meetadmin.api import audit, meetings, people, preferences, reassign, session_types, sites, webhooks
 from meetadmin.api.auth import TokenCache
 from meetadmin.api.docs import install_docs
 from meetadmin.api.errors import install_error_handlers
@@ -23,6 +23,7 @@ from meetadmin.console import install_console
 from meetadmin.control.chaos import Chaos, ChaosState
 from meetadmin.control.lifespan import control_lifespan
 from meetadmin.control.routers import control_router
+from meetadmin.outbound.dispatch import Dispatcher
 from meetadmin.outbound.mail_sender import MailSender
 from meetadmin.settings import Settings, get_settings
 from meetadmin.store.db import make_engine, make_sessionmaker
@@ -39,6 +40,7 @@ ROUTERS = [
     preferences.router,
     people.router,
     audit.router,
+    webhooks.router,
 ]
 
 
@@ -53,12 +55,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        dispatcher = Dispatcher(settings, engine) if settings.webhook_dispatch else None
+        if dispatcher is not None:
+            dispatcher.start()  # webhook deliveries (outbound/dispatch.py)
+        _app.state.dispatcher = dispatcher
         await chaos.start()
         mail.start()
         async with control_lifespan(_app):  # the sandbox clock, the start-up snapshot
             yield
         await mail.stop()
         await chaos.close()
+        if dispatcher is not None:
+            await dispatcher.stop()
         writer.close()
         if owned:
             engine.dispose()

@@ -15,6 +15,7 @@ from meetadmin.client import commands as client_commands
 from meetadmin.control import state_commands
 from meetadmin.control.commands import control_app
 from meetadmin.demo import demo_document
+from meetadmin.outbound.tail import webhooks_app
 from meetadmin.settings import DEFAULT_DATABASE_URL
 from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(webhooks_app, name="webhooks")
 client_commands.register(app)
 state_commands.register(control_app)  # snapshot, reset, clock, meeting
 app.add_typer(control_app, name="control")

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     mail_keep_days: int = 7
     # How long a sign-in to the admin console (/console) lasts.
     console_session_minutes: int = 480
+    # Webhook delivery (contract-notes §8.3; outbound/dispatch.py). Fractions of a second are allowed.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 6  # per event and webhook
+    webhook_retry_base_seconds: float = 30.0  # first retry after about this long, doubling
+    webhook_deactivate_after: int = 20  # consecutive failed attempts
+    webhook_poll_seconds: float = 0.2  # how often to look for other processes' events
+    webhook_dispatch: bool = True  # run a dispatcher in each server process
 
 
 @lru_cache(maxsize=1)

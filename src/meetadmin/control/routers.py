@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from meetadmin.control import chaos_api, clock, life, mail, state
+from meetadmin.control import chaos_api, clock, life, mail, state, webhooks
 from meetadmin.control.auth import require_control
 
 # Each area's APIRouter (paths relative to /_meetadmin) is added to this list.
-ROUTERS: list[APIRouter] = [state.router, clock.router, life.router, chaos_api.router, mail.router]
+ROUTERS: list[APIRouter] = [
+    state.router,
+    clock.router,
+    life.router,
+    chaos_api.router,
+    mail.router,
+    webhooks.router,
+]
 
 
 def control_router() -> APIRouter:

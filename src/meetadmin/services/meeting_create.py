@@ -12,6 +12,7 @@ from meetadmin.domain.meeting_rules import RuleError, meeting_times, new_passwor
 from meetadmin.domain.occurrences import RecurrenceError, parse_rule
 from meetadmin.domain.people import PersonRow, TokenOwner
 from meetadmin.errors import BadRequest, Forbidden
+from meetadmin.outbound.events import EventItem, add_events
 from meetadmin.services.common import utcnow
 from meetadmin.store.db import transaction
 from meetadmin.store.meeting_reads import SeriesView, series_view
@@ -97,6 +98,14 @@ def create_meeting(
             now,
         )
         view = series_view(session, caller.org_id, series_id)
+        add_events(
+            session.connection(),
+            caller.org_id,
+            caller.person_id,
+            "created",
+            "meetings",
+            [EventItem(series_id)],
+        )
     assert view is not None
     return view
 

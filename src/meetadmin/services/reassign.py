@@ -10,6 +10,7 @@ from meetadmin.domain import reassign as rules
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import Forbidden
+from meetadmin.outbound.events import EventItem, add_events
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.meetings import SeriesRow, series_for_reassign, set_host
@@ -147,3 +148,5 @@ def _apply(
         ),
     )
     add_notices(conn, notices)
+    moved = [EventItem(mid, series[mid].facts.host_key) for mid in moving]
+    add_events(conn, caller.org_id, caller.person_id, "updated", "meetings", moved)

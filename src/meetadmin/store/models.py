@@ -391,3 +391,81 @@ class ConsoleJobItem(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_console_job_items_pending", "job_id", "result", "seq"),)
+
+
+class Webhook(Base):
+    """A registered webhook (``/v1/webhooks``). ``filter`` is kept as given; its host and site are also
+    kept resolved (``filter_host_id``, ``filter_site_id``) so events are matched without parsing it."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    target_url: Mapped[str] = mapped_column(String(2048))
+    resource: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(16))
+    filter: Mapped[str | None] = mapped_column(String(1024))
+    filter_host_id: Mapped[int | None] = mapped_column(Integer)
+    filter_site_id: Mapped[int | None] = mapped_column(Integer)
+    secret: Mapped[str | None] = mapped_column(String(256))
+    owned_by: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed attempts
+    created: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_webhooks_org_status", "org_id", "status"),)
+
+
+class WebhookEvent(Base):
+    """The outbox: an event, written in the same transaction as the change that fired it. ``data`` is the
+    JSON text of the envelope's ``data``, sent as it is."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), index=True)
+    resource: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(16))
+    meeting_id: Mapped[str] = mapped_column(String(64))
+    series_id: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[str] = mapped_column(String(255))
+    data: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class WebhookQueue(Base):
+    """What is still owed: one row per event and webhook until it is delivered or given up. A process
+    claims rows with a lease (``lease_until``); a row whose lease has run out is anyone's again."""
+
+    __tablename__ = "webhook_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True)
+    series_id: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due: Mapped[datetime] = mapped_column(DateTime, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_webhook_queue_order", "webhook_id", "series_id", "id"),)
+
+
+class WebhookDelivery(Base):
+    """The delivery log: one row per attempt, kept for 7 days."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # delivered, retrying, failed
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(512))
+    elapsed_ms: Mapped[int] = mapped_column(Integer)
+    created: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)

@@ -1,0 +1,133 @@
+"""Webhook registrations: stored, read, changed, removed; and the active ones an event may go to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from meetadmin.domain.webhooks import Registration
+from meetadmin.store.db import run_sql
+from meetadmin.store.models import Org, Person, Webhook
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    id: str
+    org_id: str
+    org_webex_id: str
+    created_by: int
+    creator_person_id: str
+    name: str
+    target_url: str
+    resource: str
+    event: str
+    filter: str | None
+    secret: str | None
+    owned_by: str
+    status: str
+    failures: int
+    created: datetime
+
+
+_COLUMNS = (
+    Webhook.id,
+    Webhook.org_id,
+    Org.webex_id.label("org_webex_id"),
+    Webhook.created_by,
+    Person.person_id.label("creator_person_id"),
+    Webhook.name,
+    Webhook.target_url,
+    Webhook.resource,
+    Webhook.event,
+    Webhook.filter,
+    Webhook.secret,
+    Webhook.owned_by,
+    Webhook.status,
+    Webhook.failures,
+    Webhook.created,
+)
+
+
+def _select() -> Any:
+    return select(*_COLUMNS).join(Org, Org.id == Webhook.org_id).join(Person, Person.id == Webhook.created_by)
+
+
+def _row(r: Any) -> WebhookRow:
+    return WebhookRow(**r._mapping)
+
+
+def add_webhook(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(Webhook).values(**values))
+
+
+def webhook_by_id(conn: Connection, webhook_id: str) -> WebhookRow | None:
+    r = conn.execute(_select().where(Webhook.id == webhook_id)).one_or_none()
+    return None if r is None else _row(r)
+
+
+def webhooks_by_id(conn: Connection, webhook_ids: list[str]) -> dict[str, WebhookRow]:
+    if not webhook_ids:
+        return {}
+    rows = conn.execute(_select().where(Webhook.id.in_(sorted(set(webhook_ids))))).all()
+    return {r.id: _row(r) for r in rows}
+
+
+def visible_webhooks(
+    conn: Connection,
+    org_id: str,
+    viewer: int,
+    org_admin: bool,
+    only_org: bool,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[WebhookRow]:
+    """The webhooks ``viewer`` may see, in creation order: their own and, for an organisation admin,
+    the organisation's ``org`` webhooks (only those with ``only_org``); the page after ``after``."""
+    mine = Webhook.created_by == viewer
+    org_wide = Webhook.owned_by == "org"
+    if only_org:
+        who = and_(org_wide, or_(mine, org_admin))  # type: ignore[arg-type]
+    else:
+        who = or_(mine, and_(org_wide, org_admin)) if org_admin else mine  # type: ignore[arg-type]
+    query = _select().where(Webhook.org_id == org_id, who)
+    if after is not None:
+        created, last_id = after
+        query = query.where(
+            or_(Webhook.created > created, and_(Webhook.created == created, Webhook.id > last_id))
+        )
+    rows = conn.execute(query.order_by(Webhook.created, Webhook.id).limit(limit)).all()
+    return [_row(r) for r in rows]
+
+
+def change_webhook(conn: Connection, webhook_id: str, values: dict[str, Any]) -> None:
+    conn.execute(update(Webhook).where(Webhook.id == webhook_id).values(**values))
+
+
+def remove_webhook(conn: Connection, webhook_id: str) -> None:
+    conn.execute(delete(Webhook).where(Webhook.id == webhook_id))
+
+
+# Every change that may fire an event asks this first; without an active webhook it costs nothing more.
+# (Hand-written SQL: see ``store.db.run_sql``.)
+_ACTIVE = (
+    "SELECT id, owned_by, created_by, event, filter_host_id, filter_site_id FROM webhooks "
+    "WHERE org_id = ? AND status = 'active' AND resource = ?"
+)
+
+
+def active_registrations(conn: Connection, org_id: str, resource: str) -> list[Registration]:
+    return [Registration(*r) for r in run_sql(conn, _ACTIVE, [org_id, resource])]
+
+
+def person_key(conn: Connection, org_id: str, person_id: str | None, email: str | None) -> int | None:
+    """The key of the organisation's person with this Webex ID or email, if any."""
+    query = select(Person.id).where(Person.org_id == org_id)
+    if person_id is not None:
+        query = query.where(Person.person_id == person_id)
+    if email is not None:
+        query = query.where(Person.email_key == email.strip().lower())
+    found: int | None = conn.execute(query).scalar_one_or_none()
+    return found
