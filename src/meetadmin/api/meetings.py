@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy import Connection
 
 from meetadmin.api.auth import (
     ADMIN_SCHEDULE_READ,
@@ -40,6 +41,7 @@ from meetadmin.domain.meeting_rules import (
     zone,
 )
 from meetadmin.errors import BadRequest
+from meetadmin.outbound.events import add_meeting_event
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_create import create_meeting
 from meetadmin.services.meeting_delete import delete_meeting
@@ -209,10 +211,53 @@ def get_meeting_by_id(
 
 
 def _updated(change: MeetingChange) -> dict[str, Any]:
-    """The answer to PATCH / PUT: the series or scheduled meeting after the change. (An ``updated`` event's
-    data is this object without ``password``, ``hostKey`` and ``telephony``; contract-notes §8.2.)"""
+    """The answer to PATCH / PUT: the series or scheduled meeting after the change."""
     assert change.after is not None
     return target_json(change.after, utcnow())
+
+
+def _announce(conn: Connection, change: MeetingChange, data: dict[str, Any]) -> None:
+    """The ``updated`` / ``deleted`` webhook event (contract-notes §9.4), in the change's transaction:
+    ``data`` is the meeting after the change, or as it was before a delete (the outbox leaves out
+    ``password``, ``hostKey`` and ``telephony``). A change that changed nothing fires nothing."""
+    if change.action == "updated" and not change.changed:
+        return
+    target = change.after or change.before
+    series = target.series
+    if target.occurrence is None:  # as GET /v1/meetings/{meetingId} shows a series (no meetingSeriesId)
+        data = {k: v for k, v in data.items() if k != "meetingSeriesId"}
+    add_meeting_event(
+        conn,
+        change.actor.org_id,
+        change.actor.person_id,
+        change.action,
+        data,
+        series.series.id,
+        series.series.site_id,
+        series.host.key,
+    )
+
+
+def _update_work(
+    conn: Connection, principal: Principal, as_admin: bool, meeting_id: str, patch: Any, tid: str
+) -> dict[str, Any]:
+    change = update_meeting(conn, principal, as_admin, meeting_id, patch, tid)
+    answer = _updated(change)
+    _announce(conn, change, answer)
+    return answer
+
+
+def _delete_work(
+    conn: Connection,
+    principal: Principal,
+    as_admin: bool,
+    meeting_id: str,
+    host: str | None,
+    send_email: bool,
+    tid: str,
+) -> None:
+    change = delete_meeting(conn, principal, as_admin, meeting_id, host, send_email, tid)
+    _announce(conn, change, target_json(change.before, utcnow()))
 
 
 async def _update(
@@ -222,7 +267,7 @@ async def _update(
     patch = patch_command(body)
     tracking_id = tracking_id_of(request)
     answer = await writer(request).write(
-        lambda conn: _updated(update_meeting(conn, principal, as_admin, meeting_id, patch, tracking_id))
+        lambda conn: _update_work(conn, principal, as_admin, meeting_id, patch, tracking_id)
     )
     return json_response(answer)
 
@@ -259,6 +304,6 @@ async def delete_meeting_route(
     host = hostEmail.strip() if hostEmail and hostEmail.strip() else None
     tracking_id = tracking_id_of(request)
     await writer(request).write(
-        lambda conn: delete_meeting(conn, principal, as_admin, meetingId, host, sendEmail, tracking_id)
+        lambda conn: _delete_work(conn, principal, as_admin, meetingId, host, sendEmail, tracking_id)
     )
     return Response(status_code=204)

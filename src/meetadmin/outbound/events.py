@@ -82,6 +82,29 @@ def add_events(
     return _owe(conn, events, targets)
 
 
+def add_meeting_event(
+    conn: Connection,
+    org_id: str,
+    actor: str,
+    event: str,
+    data: dict[str, Any],
+    series_id: str,
+    site_id: int,
+    host_key: int,
+) -> int:
+    """Write ``event`` about a meeting whose ``data`` the caller has rendered (Update and Delete a
+    Meeting: ``updated`` with the meeting after the change, ``deleted`` with it as it was)."""
+    hooks = _listening(conn, org_id, "meetings", event)
+    if not hooks:
+        return 0
+    chosen = [h.id for h in hooks if receives(h, event, Change(site_id, host_key, host_key))]
+    if not chosen:
+        return 0
+    shown = {k: v for k, v in data.items() if k not in HIDDEN}
+    new = NewEvent(org_id, "meetings", event, shown["id"], series_id, actor, _text(shown), utcnow())
+    return _owe(conn, [new], [chosen])
+
+
 def emit_started(conn: Connection, org_id: str, instance_id: str, actor: str | None = None) -> int:
     """``started`` for a meeting instance that has just begun (the control plane's meeting start)."""
     return _instance_event(conn, org_id, instance_id, "started", actor)

@@ -5,8 +5,8 @@ stays with the host it ran under).
 While an instance runs, its series' stored state is ``inProgress``, which is what reassignment refuses
 (409) and what the lists show; ending it sets the series back to ``active``.
 
-Webhooks: each function returns a ``LifeEvent`` (``started`` / ``ended``) naming the instance. The outbox
-row for it belongs in the same transaction: see ``EVENT_HOOK`` below, where the event is to be written.
+Webhooks: each function writes its ``started`` / ``ended`` event (data: the instance) into the outbox in the
+same transaction, and returns the ``LifeEvent`` naming the instance.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from meetadmin.domain.ids import MeetingIdKind, new_instance_id, parse_meeting_i
 from meetadmin.domain.meeting_rules import LIVE_STATES
 from meetadmin.domain.occurrences import is_occurrence, occurrences_between
 from meetadmin.errors import BadRequest, Conflict, NotFound
+from meetadmin.outbound.events import emit_ended, emit_started
 from meetadmin.store.models import MeetingInstance, MeetingSeries
 
 NOT_FOUND = "The meeting is not found."
@@ -27,7 +28,7 @@ NOT_FOUND = "The meeting is not found."
 
 @dataclass(frozen=True)
 class LifeEvent:
-    """What happened, for the lead's webhook outbox (``started`` / ``ended``, data = the instance)."""
+    """What happened: ``started`` / ``ended`` and the instance."""
 
     event: str
     org_id: str
@@ -88,7 +89,7 @@ def start_meeting(conn: Connection, meeting_id: str, now: datetime) -> LifeEvent
         update(MeetingSeries).where(MeetingSeries.id == s.id).values(state="inProgress", updated=now)
     )
     event = LifeEvent("started", s.org_id, s.id, instance_id, s.host_id)
-    EVENT_HOOK(conn, event)
+    _announce(conn, event)
     return event
 
 
@@ -130,13 +131,11 @@ def end_meeting(conn: Connection, meeting_id: str, now: datetime) -> LifeEvent:
         )
     host = conn.execute(select(MeetingInstance.host_id).where(MeetingInstance.id == instance_id)).scalar_one()
     event = LifeEvent("ended", s.org_id, s.id, instance_id, host)
-    EVENT_HOOK(conn, event)
+    _announce(conn, event)
     return event
 
 
-def _no_events(conn: Connection, event: LifeEvent) -> None:
-    """Where the ``started`` / ``ended`` webhook event is written, in the change's transaction. Until
-    the webhook outbox is merged, nothing is written; the caller gets the ``LifeEvent`` either way."""
-
-
-EVENT_HOOK = _no_events
+def _announce(conn: Connection, event: LifeEvent) -> None:
+    """The ``started`` / ``ended`` webhook event, written in the change's transaction."""
+    emit = emit_started if event.event == "started" else emit_ended
+    emit(conn, event.org_id, event.instance_id)
