@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
-from meetadmin.store.db import make_sessionmaker, transaction
 from meetadmin.store.models import AuditEvent, MeetingSeries, Person, Snapshot
 from meetadmin.store.tokens import add_token
+from meetadmin.store.writer import Writer
 from tests.conftest import load_world
 from tests.control_plane import CONTROL_AUTH, sandbox_client
 from tests.worlds import ADMIN, JOHN, PLANNING, SITE, WEBINAR, auth, other_world
@@ -114,7 +114,7 @@ def _count(engine: Engine, table: Any) -> int:
 
 
 def test_tokens_created_since_stay_usable_after_reset(sandbox: TestClient, engine: Engine) -> None:
-    with transaction(make_sessionmaker(engine), write=True) as session:
+    with Writer(engine).writing() as session:
         key = session.scalar(select(Person.id).where(Person.email_key == JOHN_EMAIL))
         assert key is not None
         add_token(session, key, "made-after-start-up", ["meeting:schedules_read"], "later")

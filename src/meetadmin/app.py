@@ -26,7 +26,7 @@ from meetadmin.control.routers import control_router
 from meetadmin.outbound.dispatch import Dispatcher
 from meetadmin.outbound.mail_sender import MailSender
 from meetadmin.settings import Settings, get_settings
-from meetadmin.store.db import make_engine, make_sessionmaker
+from meetadmin.store.db import make_engine
 from meetadmin.store.writer import Writer
 
 # Operations declared once (api/operations.py): each gives a route and is served by the fast path.
@@ -81,7 +81,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
     writer = Writer(engine)
     app.state.writer = writer
     mail = MailSender(engine, writer, settings)

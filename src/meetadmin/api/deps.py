@@ -1,9 +1,8 @@
-"""Shared request plumbing: the writer (the one way to run database work) and the session factory."""
+"""Shared request plumbing: the writer, the one way to run database work."""
 
 from __future__ import annotations
 
 from fastapi import Request
-from sqlalchemy.orm import Session, sessionmaker
 
 from meetadmin.store.writer import Writer
 
@@ -13,8 +12,3 @@ def writer(request: Request) -> Writer:
     ``work`` is a function of a ``Connection`` already in a transaction (see ``store/writer.py``)."""
     found: Writer = request.app.state.writer
     return found
-
-
-def sessions(request: Request) -> sessionmaker[Session]:
-    factory: sessionmaker[Session] = request.app.state.sessions
-    return factory

@@ -19,7 +19,7 @@ from meetadmin.api.auth import (
     acts_as_admin,
     authenticate,
 )
-from meetadmin.api.deps import sessions, writer
+from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.api.meeting_shapes import instance_json, scheduled_json, series_json
 from meetadmin.api.meeting_wire import (
@@ -130,7 +130,7 @@ def _instant(name: str, value: str | None) -> datetime | None:
 
 
 @router.get("/meetings", summary="List Meetings")
-def list_meetings_route(
+async def list_meetings_route(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     meetingNumber: Annotated[str | None, Query(max_length=64)] = None,
@@ -179,24 +179,25 @@ def list_meetings_route(
         wants_content=any(flag is True for flag in has),
         cursor=decode_cursor(cursor),
     )
-    page = list_meetings(sessions(request), principal, as_admin, query)
+    page = await writer(request).read(lambda conn: list_meetings(conn, principal, as_admin, query))
     items = [localised(listed_json(item), tz) for item in page.items]
     return json_response({"items": items}, headers=next_link(request, page.next))
 
 
 @router.post("/meetings", summary="Create a Meeting")
-def create_meeting_route(
+async def create_meeting_route(
     request: Request,
     body: CreateMeetingRequest,
     principal: Annotated[Principal, Depends(authenticate)],
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_WRITE, USER_SCHEDULE_WRITE)
-    created = create_meeting(sessions(request), principal, as_admin, create_command(body))
+    command = create_command(body)
+    created = await writer(request).write(lambda conn: create_meeting(conn, principal, as_admin, command))
     return json_response(series_json(created))
 
 
 @router.get("/meetings/{meetingId}", summary="Get a Meeting")
-def get_meeting_by_id(
+async def get_meeting_by_id(
     request: Request,
     principal: Annotated[Principal, Depends(authenticate)],
     meetingId: str,
@@ -206,7 +207,9 @@ def get_meeting_by_id(
 ) -> Response:
     as_admin = acts_as_admin(principal, ADMIN_SCHEDULE_READ, USER_SCHEDULE_READ)
     tz = _zone(timezone)
-    found = get_meeting(sessions(request), principal, as_admin, meetingId, hostEmail, current)
+    found = await writer(request).read(
+        lambda conn: get_meeting(conn, principal, as_admin, meetingId, hostEmail, current)
+    )
     return json_response(localised(found_json(found), tz))
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from meetadmin.domain import ids
 from meetadmin.domain.meeting_rules import RuleError, meeting_times, new_password
@@ -14,11 +15,11 @@ from meetadmin.domain.people import PersonRow, TokenOwner
 from meetadmin.errors import BadRequest, Forbidden
 from meetadmin.outbound.events import EventItem, add_events
 from meetadmin.services.common import utcnow
-from meetadmin.store.db import transaction
 from meetadmin.store.meeting_reads import SeriesView, series_view
 from meetadmin.store.meeting_writes import insert_series, site_session_kinds
 from meetadmin.store.people import person_by_email
 from meetadmin.store.sites import SiteRow, new_host_on_site, site_by_id, site_by_url
+from meetadmin.store.writer import orm
 
 INVALID = "The input parameters contain invalid items."
 MEETING_KINDS = ("meeting", "privateMeeting")
@@ -45,9 +46,7 @@ def invalid(*descriptions: str) -> BadRequest:
     return BadRequest(*descriptions, message=INVALID)
 
 
-def create_meeting(
-    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, new: NewMeeting
-) -> SeriesView:
+def create_meeting(conn: Connection, caller: TokenOwner, as_admin: bool, new: NewMeeting) -> SeriesView:
     """Insert the series and return it. Admins may name the host (``hostEmail``); users host themselves."""
     now = utcnow()
     try:
@@ -59,7 +58,7 @@ def create_meeting(
             parse_rule(new.recurrence, times.start)
         except RecurrenceError as exc:
             raise invalid(f"'recurrence': {exc}") from exc
-    with transaction(sessions, write=True) as session:
+    with orm(conn) as session:
         host = _host(session, caller, as_admin, new.host_email)
         site = _site(session, caller, host, new.site_url)
         rights = new_host_on_site(session.connection(), caller.org_id, host.email, site.id)

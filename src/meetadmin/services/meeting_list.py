@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.meeting_rules import (
@@ -28,7 +29,6 @@ from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_list_types import Cursor, Listed, ListPage, ListQuery
 from meetadmin.services.meetings import scheduled_state, upcoming_occurrence
-from meetadmin.store.db import transaction
 from meetadmin.store.meeting_list import (
     InstanceFilter,
     SeriesFilter,
@@ -38,6 +38,7 @@ from meetadmin.store.meeting_list import (
 )
 from meetadmin.store.meeting_reads import InstanceView, SeriesView, person_key_by_email, series_view
 from meetadmin.store.sites import site_by_url
+from meetadmin.store.writer import orm
 
 BATCH = 200
 SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has
@@ -45,11 +46,9 @@ STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for
 OCCURRENCE_STATES = frozenset({"scheduled", "ready", "ended", "missed"})
 
 
-def list_meetings(
-    sessions: sessionmaker[Session], caller: TokenOwner, as_admin: bool, query: ListQuery
-) -> ListPage:
+def list_meetings(conn: Connection, caller: TokenOwner, as_admin: bool, query: ListQuery) -> ListPage:
     now = utcnow()
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         viewer = _viewer(session, caller, as_admin, query.host_email)
         if query.never_matches:
             return ListPage()

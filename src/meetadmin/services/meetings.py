@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.occurrences import Occurrence, apply_change, effective_occurrences, is_occurrence
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import NotFound
 from meetadmin.services.common import utcnow
-from meetadmin.store.db import transaction
 from meetadmin.store.meeting_reads import (
     InstanceView,
     SeriesView,
@@ -24,6 +24,7 @@ from meetadmin.store.meeting_reads import (
     person_key_by_email,
     series_view,
 )
+from meetadmin.store.writer import orm
 
 NOT_FOUND = "The meeting is not found."
 READY_WINDOW = timedelta(minutes=15)
@@ -70,7 +71,7 @@ def upcoming_occurrence(view: SeriesView, now: datetime) -> Occurrence | None:
 
 
 def get_meeting(
-    sessions: sessionmaker[Session],
+    conn: Connection,
     caller: TokenOwner,
     as_admin: bool,
     meeting_id: str,
@@ -80,7 +81,7 @@ def get_meeting(
     parsed = parse_meeting_id(meeting_id)
     if parsed.kind is MeetingIdKind.UNKNOWN:
         raise NotFound(NOT_FOUND)
-    with transaction(sessions) as session:
+    with orm(conn) as session:
         viewer = viewer_key(session, caller, as_admin, host_email)
         if parsed.kind is MeetingIdKind.INSTANCE:
             instance = instance_view(session, caller.org_id, meeting_id)

@@ -1,4 +1,4 @@
-"""Engines, sessions and units of work.
+"""Engines, transactions and the driver-level helpers of the store (hand-written SQL, savepoints).
 
 SQLite runs in WAL mode with foreign keys on and full sync. Write transactions on SQLite start with
 ``BEGIN IMMEDIATE`` so that concurrent writers queue on the busy timeout instead of failing when a read
@@ -24,7 +24,6 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 WRITE = "meetadmin_write"
 
@@ -124,10 +123,6 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
 @contextmanager
 def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
     """One transaction on a connection of its own: committed when the block succeeds, rolled back on any
@@ -164,22 +159,6 @@ def savepoint(conn: Connection) -> Iterator[Connection]:
         run_sql(conn, f"RELEASE SAVEPOINT {name}")
         raise
     run_sql(conn, f"RELEASE SAVEPOINT {name}")
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session], write: bool = False) -> Iterator[Session]:
-    """One unit of work: commits when the block succeeds, rolls back on any exception."""
-    bind = factory.kw.get("bind")
-    lock = _SQLITE_WRITE_LOCKS.get(bind) if write and isinstance(bind, Engine) else None
-    with lock or nullcontext(), factory() as session:
-        if write:
-            session.connection(execution_options={WRITE: True})
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 # --- Hand-written SQL on the driver, for the statements every reassignment and refresh runs -----------
