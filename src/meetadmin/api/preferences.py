@@ -23,7 +23,14 @@ from meetadmin.api.auth import (
 from meetadmin.api.deps import writer
 from meetadmin.api.operations import Headers, Operation
 from meetadmin.api.responses import json_response
-from meetadmin.domain.pmr import AUTO_LOCK_MINUTES, RoomIdRequest, host_pin_problem, room_link, sip_address
+from meetadmin.domain.pmr import (
+    AUTO_LOCK_MINUTES,
+    RoomIdRequest,
+    RoomSettings,
+    host_pin_problem,
+    room_link,
+    sip_address,
+)
 from meetadmin.errors import BadRequest
 from meetadmin.services.pmr import (
     REFRESH_RETRY,
@@ -36,7 +43,6 @@ from meetadmin.services.pmr import (
     refresh_room_ids,
     update_personal_room,
 )
-from meetadmin.store.rooms import RoomSettings
 
 router = APIRouter(tags=["Meeting Preferences"])
 

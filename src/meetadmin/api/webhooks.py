@@ -15,7 +15,7 @@ from meetadmin.api.auth import Principal, authenticate
 from meetadmin.api.deps import writer
 from meetadmin.api.link_paging import decode_cursor, next_link, page_size
 from meetadmin.api.responses import json_response
-from meetadmin.domain.webhooks import APP_ID
+from meetadmin.domain.webhooks import APP_ID, WebhookRow
 from meetadmin.errors import BadRequest
 from meetadmin.services.webhooks import (
     NewWebhook,
@@ -28,7 +28,6 @@ from meetadmin.services.webhooks import (
     list_webhooks,
     update_webhook,
 )
-from meetadmin.store.webhooks import WebhookRow
 
 router = APIRouter(tags=["Webhooks"])
 

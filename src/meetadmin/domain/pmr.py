@@ -185,3 +185,17 @@ def access_code(seed: bytes) -> str:
     """A stable 10-digit teleconference access code derived from ``seed``."""
     digest = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
     return str(1_000_000_000 + digest % 9_000_000_000)
+
+
+@dataclass(frozen=True)
+class RoomSettings:
+    topic: str
+    host_pin: str
+    enabled_auto_lock: bool
+    auto_lock_minutes: int
+    enabled_notify_host: bool
+    support_co_host: bool
+    support_anyone_as_co_host: bool
+    allow_first_user_to_be_co_host: bool
+    allow_authenticated_devices: bool
+    co_hosts: list[dict[str, str]]

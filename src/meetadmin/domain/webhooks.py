@@ -7,6 +7,7 @@ import base64
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
 RESOURCES = ("meetings",)
@@ -160,3 +161,22 @@ def new_webhook_id() -> str:
 
 
 APP_ID = _spark_id("APPLICATION", "meetadmin")  # every webhook's ``appId``: meetadmin itself
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    id: str
+    org_id: str
+    org_webex_id: str
+    created_by: int
+    creator_person_id: str
+    name: str
+    target_url: str
+    resource: str
+    event: str
+    filter: str | None
+    secret: str | None
+    owned_by: str
+    status: str
+    failures: int
+    created: datetime

@@ -33,14 +33,14 @@ from sqlalchemy import Engine, event
 
 from meetadmin import __version__
 from meetadmin.api.webhooks import webhook_json
-from meetadmin.domain.webhooks import retry_delay
+from meetadmin.domain.webhooks import WebhookRow, retry_delay
 from meetadmin.outbound.events import WAKE, wall_clock
 from meetadmin.outbound.signing import SIGNATURE_HEADER, signature
 from meetadmin.services.common import utcnow
 from meetadmin.settings import Settings
 from meetadmin.store.db import make_engine
 from meetadmin.store.webhook_outbox import Claimed, Outcome, anything_due, claim, finish, purge
-from meetadmin.store.webhooks import WebhookRow, webhooks_by_id
+from meetadmin.store.webhooks import webhooks_by_id
 from meetadmin.store.writer import Writer
 
 log = logging.getLogger("meetadmin.webhooks")

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from meetadmin.domain import pmr as rules
 from meetadmin.domain.people import TokenOwner
-from meetadmin.domain.pmr import Problem, RoomIdRequest
+from meetadmin.domain.pmr import Problem, RoomIdRequest, RoomSettings
 from meetadmin.domain.pmr_plan import (
     Change,
     IdChooser,
@@ -40,7 +40,6 @@ from meetadmin.store.db import savepoint
 from meetadmin.store.notices import RoomChange, add_room_notices
 from meetadmin.store.rooms import (
     PersonOnSite,
-    RoomSettings,
     active_room_id,
     add_rooms,
     delete_rooms,

@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 
 from meetadmin.domain import webhooks as rules
 from meetadmin.domain.people import TokenOwner
+from meetadmin.domain.webhooks import WebhookRow
 from meetadmin.errors import BadRequest, Forbidden, NotFound
 from meetadmin.services.common import utcnow
 from meetadmin.store.sites import site_by_url
 from meetadmin.store.webhooks import (
-    WebhookRow,
     add_webhook,
     change_webhook,
     person_key,

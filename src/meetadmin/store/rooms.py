@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -18,6 +17,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from meetadmin.domain.pmr import RoomSettings
 from meetadmin.domain.pmr_plan import Person, Room
 from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
@@ -229,20 +229,6 @@ def add_rooms(
         [(site_id, pk, room, key, True) for pk, room, key in rooms],
         tail="ON CONFLICT DO NOTHING" if if_free else "",
     )
-
-
-@dataclass(frozen=True)
-class RoomSettings:
-    topic: str
-    host_pin: str
-    enabled_auto_lock: bool
-    auto_lock_minutes: int
-    enabled_notify_host: bool
-    support_co_host: bool
-    support_anyone_as_co_host: bool
-    allow_first_user_to_be_co_host: bool
-    allow_authenticated_devices: bool
-    co_hosts: list[dict[str, str]]
 
 
 _SETTINGS: Table = PersonalRoomSettings.__table__  # type: ignore[assignment]

@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from meetadmin.domain.webhooks import Registration
+from meetadmin.domain.webhooks import Registration, WebhookRow
 from meetadmin.store.db import run_sql
 from meetadmin.store.models import Org, Person, Webhook
-
-
-@dataclass(frozen=True)
-class WebhookRow:
-    id: str
-    org_id: str
-    org_webex_id: str
-    created_by: int
-    creator_person_id: str
-    name: str
-    target_url: str
-    resource: str
-    event: str
-    filter: str | None
-    secret: str | None
-    owned_by: str
-    status: str
-    failures: int
-    created: datetime
-
 
 _COLUMNS = (
     Webhook.id,
