@@ -316,3 +316,20 @@ def test_instances_and_ended_instances_do_not_go_together(database_url: str, tmp
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     result = runner.invoke(cli_app, ["load", "--database-url", database_url, str(path)])
     assert result.exit_code == 1 and "instances[0].id" in result.output
+
+
+def test_a_deleted_series_kept_for_its_history_is_not_exported(
+    client: Any, engine: Engine, world: Any
+) -> None:
+    """Delete a Meeting keeps a series with ended instances (hidden); an export must not bring it back."""
+    from meetadmin.store.export import export_documents
+    from meetadmin.store.writer import Writer
+    from tests.worlds import ADMIN, PLANNING, WEBINAR
+
+    assert client.delete(f"/v1/meetings/{PLANNING}", headers=auth(ADMIN)).status_code == 204
+    with engine.connect() as conn:
+        kept = conn.execute(select(MeetingSeries.deleted_at).where(MeetingSeries.id == PLANNING)).scalar_one()
+    assert kept is not None  # still there, for its ended instances
+    [doc] = Writer(engine).read_now(lambda conn: export_documents(conn, ["example"]))
+    exported = {m["id"] for m in doc["meetings"]}
+    assert PLANNING not in exported and WEBINAR in exported

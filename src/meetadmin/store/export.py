@@ -167,7 +167,12 @@ def _meetings(
     conn: Connection, org_id: str, urls: dict[int, str], emails: dict[int, str]
 ) -> list[dict[str, Any]]:
     instances: dict[str, list[Any]] = defaultdict(list)
-    in_org = select(MeetingSeries.id).where(MeetingSeries.org_id == org_id)
+    # A deleted series (kept hidden while it has ended instances) is not exported: the fixture format has
+    # no deleted series, and loading it would bring it back. Changed or deleted occurrences
+    # (meeting_exceptions) are not exported either; snapshots keep both.
+    in_org = select(MeetingSeries.id).where(
+        MeetingSeries.org_id == org_id, MeetingSeries.deleted_at.is_(None)
+    )
     for inst in conn.execute(
         select(MeetingInstance.__table__)
         .where(MeetingInstance.series_id.in_(in_org))
@@ -177,7 +182,7 @@ def _meetings(
     out = []
     series = conn.execute(
         select(MeetingSeries.__table__)
-        .where(MeetingSeries.org_id == org_id)
+        .where(MeetingSeries.org_id == org_id, MeetingSeries.deleted_at.is_(None))
         .order_by(MeetingSeries.start, MeetingSeries.id)
     )
     for s in series:
