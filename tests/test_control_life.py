@@ -117,3 +117,14 @@ def test_what_cannot_start_or_end_says_why(sandbox: TestClient) -> None:
     late = control(sandbox, f"{WEBINAR}_20270120T180000Z", "start")
     assert late.status_code == 409 and "ended" in late.json()["errors"][0]["description"]
     assert sandbox.post(f"/_meetadmin/meetings/{WEBINAR}/start").status_code == 401
+
+
+def test_what_was_deleted_cannot_start(sandbox: TestClient) -> None:
+    """Start follows Update and Delete a Meeting: a deleted occurrence is not there to start, and a
+    deleted series (kept hidden for its ended instances) is not found."""
+    set_clock(sandbox, "2026-12-03T15:58:00Z")  # PLANNING runs Thursdays 16:00 to 17:00 UTC
+    occurrence = f"{PLANNING}_20261203T160000Z"
+    assert sandbox.delete(f"/v1/meetings/{occurrence}", headers=auth(ADMIN)).status_code == 204
+    assert control(sandbox, occurrence, "start").status_code == 404
+    assert sandbox.delete(f"/v1/meetings/{PLANNING}", headers=auth(ADMIN)).status_code == 204
+    assert control(sandbox, PLANNING, "start").status_code == 404

@@ -18,9 +18,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from meetadmin.domain.ids import MeetingIdKind, new_instance_id, parse_meeting_id
 from meetadmin.domain.meeting_rules import LIVE_STATES
-from meetadmin.domain.occurrences import is_occurrence, occurrences_between
+from meetadmin.domain.occurrences import apply_change, effective_occurrences, is_occurrence
 from meetadmin.errors import BadRequest, Conflict, NotFound
 from meetadmin.outbound.events import emit_ended, emit_started
+from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.models import MeetingInstance, MeetingSeries
 
 NOT_FOUND = "The meeting is not found."
@@ -38,7 +39,10 @@ class LifeEvent:
 
 
 def _series(conn: Connection, series_id: str) -> MeetingSeries | None:
-    query = select(MeetingSeries.__table__).where(MeetingSeries.id == series_id)
+    # a deleted series (kept hidden for its history) is not found
+    query = select(MeetingSeries.__table__).where(
+        MeetingSeries.id == series_id, MeetingSeries.deleted_at.is_(None)
+    )
     if conn.dialect.name != "sqlite":
         query = query.with_for_update()  # one start or end of a series at a time
     row = conn.execute(query).one_or_none()
@@ -71,13 +75,19 @@ def start_meeting(conn: Connection, meeting_id: str, now: datetime) -> LifeEvent
         raise Conflict(f"The meeting is already in progress{running}; end it first.")
     if s.state == "expired":
         raise Conflict("The meeting series has expired; it cannot start.")
+    # the occurrences as they stand: in the series' time zone, with its changed and deleted ones
+    changes = changes_of(conn, [s.id]).get(s.id, ())
     if parsed.kind is MeetingIdKind.SCHEDULED:
         start = parsed.occurrence_start
-        if start is None or not is_occurrence(s.start, s.recurrence, start):
+        if start is None or not is_occurrence(s.start, s.recurrence, start, s.timezone):
             raise NotFound(NOT_FOUND)
-        if start + (s.end - s.start) <= now:
+        change = next((c for c in changes if c.original == start), None)
+        if change is not None and change.deleted:
+            raise NotFound(NOT_FOUND)
+        occurrence = apply_change(start, s.end - s.start, change)
+        if occurrence.end <= now:
             raise Conflict("That scheduled meeting has already ended; it can no longer start.")
-    elif not occurrences_between(s.start, s.end, s.recurrence, now, datetime.max)[:1]:
+    elif not effective_occurrences(s.start, s.end, s.recurrence, changes, now, datetime.max, s.timezone)[:1]:
         raise Conflict("The meeting series has no current or upcoming occurrence to start.")
     instance_id = new_instance_id(s.id)
     conn.execute(
