@@ -6,7 +6,10 @@
 
 For each organisation size it generates an organisation into a fresh SQLite file (or --database-url),
 starts ``meetadmin serve`` on a free loopback port, and prints requests/s and items changed/s under load
-(16 connections), p50/p99 latency unloaded (1 connection) and under load, and the server's memory.
+(16 connections), p50/p99 latency unloaded (1 connection) and under load, the server's memory, and CPU
+time per request under load: meetadmin's server processes ("cpu/req ma") and, on PostgreSQL, the
+backends of the benchmark's database ("cpu/req pg"); see bench/cpu.py. On a small machine where the
+database shares the cores, CPU per request is the figure that carries over to a larger one.
 Items changed are counted from the audit log, so a request that changed nothing does not count.
 """
 
@@ -25,6 +28,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpu
 import floor
 import loadgen
 import world
@@ -80,11 +84,14 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
     tmp = tempfile.mkdtemp(prefix="meetadmin-bench-")
     url = url or f"sqlite:///{tmp}/bench.db"
     t0 = time.perf_counter()
-    world.create(url, series, args.people)
-    print(
-        f"\n## {series:,} series, {args.people:,} people "
-        f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
-    )
+    if args.reuse and world.loaded(url):
+        print(f"\n## {series:,} series, {args.people:,} people (already in the database, --reuse)")
+    else:
+        world.create(url, series, args.people)
+        print(
+            f"\n## {series:,} series, {args.people:,} people "
+            f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
+        )
     floor_figures = {}
     if args.floor:  # the bare minimum on this machine, measured just before meetadmin
         floor_figures = floor.measure(
@@ -97,10 +104,12 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
         print(f"server: meetadmin serve --workers {args.workers}, idle RSS {rss_mib(server.pid):.0f} MiB")
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
-            f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8}"
+            f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8} "
+            f"{'cpu/req ma':>10} {'cpu/req pg':>10}"
             + (f" {'floor req/s':>11} {'vs floor':>8}" if floor_figures else "")
         )
         print(header)
+        meter = cpu.Meter(server.pid, url)
         for name in args.scenarios:
             batch = 1 if name == "reassign1" else 100
             make = {
@@ -113,10 +122,13 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
             asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
             single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
             before = audit_count(url)
+            cpu_before = meter.read()
             loaded = asyncio.run(
                 loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
             )
+            server_cpu, db_cpu = meter.since(cpu_before)
             changed = audit_count(url) - before
+            per_request = 1000 / max(loaded.requests, 1)
             bad = sum(
                 n
                 for status, n in {**single.statuses, **loaded.statuses}.items()
@@ -126,7 +138,9 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 f"{name:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
                 f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
                 f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
-                f"{bad:>7} {rss_mib(server.pid):>8.0f}"
+                f"{bad:>7} {rss_mib(server.pid):>8.0f} "
+                f"{server_cpu * per_request:>8.2f}ms "
+                + (f"{db_cpu * per_request:>8.2f}ms" if url.startswith("postgres") else f"{'-':>10}")
                 + (
                     f" {floor_figures[name][0]:>11.0f} {loaded.rate() / floor_figures[name][0]:>7.0%}"
                     if name in floor_figures
@@ -135,6 +149,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
             )
             if bad:
                 print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
+        meter.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -156,6 +171,11 @@ def main() -> None:
         help="also measure bench/floor.py (the bare minimum) on the same machine, just before, and compare",
     )
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database-url: keep the organisation an earlier run of the same size loaded there",
+    )
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     unknown = set(args.scenarios) - set(SCENARIOS)
