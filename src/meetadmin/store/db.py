@@ -199,8 +199,9 @@ def transaction(factory: sessionmaker[Session], write: bool = False) -> Iterator
 # SQLAlchemy Core spends 20 to 35 µs building each execution; the driver itself takes 3 µs for these
 # lookups. The statements that reassignments and personal room refreshes run on every request are
 # therefore written out once (in store/meetings.py, rooms.py, sites.py, audit.py), with ``?``
-# placeholders (``%s`` on PostgreSQL), and run on the connection's driver cursor inside the same
-# transaction (PostgreSQL: ``$1`` placeholders on a raw cursor, see ``_cursor``). Values cross in the store's own formats: see ``db_time``, ``from_db_time``, ``db_json``.
+# placeholders (``$1``, ``$2``, ... on PostgreSQL: see ``_cursor``), and run on the connection's driver
+# cursor inside the same transaction. Values cross in the store's own formats: see ``db_time``,
+# ``from_db_time``, ``db_json``.
 
 _PYFORMAT: dict[str, str] = {}
 
