@@ -124,7 +124,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Straight to the driver: this runs once per request.
         statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
-        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        try:
+            driver.execute(statement)  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy would for its own statements: a closed connection leaves the pool.
+            lost = conn.dialect.is_disconnect(exc, driver, None)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                statement, [], exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost
+            ) from exc
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
