@@ -6,7 +6,10 @@
 
 For each organisation size it generates an organisation into a fresh SQLite file (or --database-url),
 starts ``meetadmin serve`` on a free loopback port, and prints requests/s and items changed/s under load
-(16 connections), p50/p99 latency unloaded (1 connection) and under load, and the server's memory.
+(16 connections), p50/p99 latency unloaded (1 connection) and under load, the server's memory, and CPU
+time per request under load: meetadmin's server processes ("cpu/req ma") and, on PostgreSQL, the
+backends of the benchmark's database ("cpu/req pg"); see bench/cpu.py. On a small machine where the
+database shares the cores, CPU per request is the figure that carries over to a larger one.
 Items changed are counted from the audit log, so a request that changed nothing does not count.
 """
 
@@ -27,6 +30,7 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpu
 import floor
 import loadgen
 import world
@@ -141,11 +145,14 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
     tmp = tempfile.mkdtemp(prefix="meetadmin-bench-")
     url = url or f"sqlite:///{tmp}/bench.db"
     t0 = time.perf_counter()
-    world.create(url, series, args.people)
-    print(
-        f"\n## {series:,} series, {args.people:,} people "
-        f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
-    )
+    if args.reuse and world.loaded(url):
+        print(f"\n## {series:,} series, {args.people:,} people (already in the database, --reuse)")
+    else:
+        world.create(url, series, args.people)
+        print(
+            f"\n## {series:,} series, {args.people:,} people "
+            f"(generated and loaded in {time.perf_counter() - t0:.1f} s)"
+        )
     floor_figures = {}
     if args.floor:  # the bare minimum on this machine, measured just before meetadmin
         floor_figures = floor.measure(
@@ -164,10 +171,12 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
             print(f"webhooks: {args.webhooks} active org webhooks (event all) to a receiver on 127.0.0.1")
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
-            f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8}"
+            f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8} "
+            f"{'cpu/req ma':>10} {'cpu/req pg':>10}"
             + (f" {'floor req/s':>11} {'vs floor':>8}" if floor_figures else "")
         )
         print(header)
+        meter = cpu.Meter(server.pid, url)
         for name in args.scenarios:
             batch = 1 if name == "reassign1" else 100
             make = {
@@ -183,10 +192,13 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 drain(url, receiver_port)
                 receiver_stats(receiver_port, reset=True)
             before = audit_count(url)
+            cpu_before = meter.read()
             loaded = asyncio.run(
                 loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
             )
+            server_cpu, db_cpu = meter.since(cpu_before)
             changed = audit_count(url) - before
+            per_request = 1000 / max(loaded.requests, 1)
             note = ""
             if receiver is not None:
                 owed_at_end = owed_count(url)
@@ -205,7 +217,9 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 f"{name:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
                 f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
                 f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
-                f"{bad:>7} {rss_mib(server.pid):>8.0f}"
+                f"{bad:>7} {rss_mib(server.pid):>8.0f} "
+                f"{server_cpu * per_request:>8.2f}ms "
+                + (f"{db_cpu * per_request:>8.2f}ms" if url.startswith("postgres") else f"{'-':>10}")
                 + (
                     f" {floor_figures[name][0]:>11.0f} {loaded.rate() / floor_figures[name][0]:>7.0%}"
                     if name in floor_figures
@@ -216,6 +230,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 print(note)
             if bad:
                 print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
+        meter.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -245,6 +260,11 @@ def main() -> None:
         type=int,
         default=0,
         help="register this many org webhooks (every event) to a local receiver and report delivery lag",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --database-url: keep the organisation an earlier run of the same size loaded there",
     )
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
 from meetadmin.store.db import make_engine
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.fixtures import load_documents
 from meetadmin.store.migrate import upgrade
+from meetadmin.store.models import Org
 from meetadmin.store.writer import Writer
 
 SITE = "bench.webex.com"
@@ -76,6 +80,18 @@ def build(series: int, people: int) -> dict[str, Any]:
         "meetings": meetings,
         "tokens": [{"token": TOKEN, "person": "admin@bench.example.com", "scopes": SCOPES}],
     }
+
+
+def loaded(url: str) -> bool:
+    """Whether the database already holds the benchmark organisation (``run.py --reuse``)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(Org.id).where(Org.id == "bench")).first() is not None
+    except DBAPIError:  # no schema yet
+        return False
+    finally:
+        engine.dispose()
 
 
 def create(url: str, series: int, people: int) -> None:

@@ -29,7 +29,7 @@ from meetadmin.store.db import STATEMENTS, Statement, db_time, from_db_time, sql
 COVERED = ["meetings", "sites", "audit", "people", "tokens", "idempotency"]
 RUNNERS = {"run_sql", "run_count", "run_many", "insert_rows", "exec_driver_sql", "text"}
 FIELD = re.compile(r"\{\w+\}")  # {ids}: a list of ? marks at run time
-ROW_LOCK = re.compile(r"\s+FOR (NO KEY )?UPDATE$")
+ROW_LOCK = re.compile(r"\s+FOR (NO KEY )?UPDATE\b")
 
 
 def _import_store() -> None:

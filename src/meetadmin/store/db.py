@@ -90,7 +90,10 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         _configure_sqlite(engine)
         _SQLITE_WRITE_LOCKS[engine] = WriterLock(make_url(url).database)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: it cost a round trip (and an autocommit toggle) on every checkout. A connection
+    # the server dropped fails its first statement instead, before anything is committed, and the
+    # Writer runs the work again once on a fresh connection (``store.writer.lost_connection``).
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -120,7 +123,17 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Straight to the driver: this runs once per request.
         statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
-        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        try:
+            driver.execute(statement)  # type: ignore[union-attr]
+        except conn.dialect.loaded_dbapi.Error as exc:
+            # As SQLAlchemy would for its own statements: a closed connection leaves the pool.
+            lost = conn.dialect.is_disconnect(exc, driver, None)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                statement, [], exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=lost
+            ) from exc
 
 
 @contextmanager
@@ -132,8 +145,17 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
         if write:
             conn.execution_options(**{WRITE: True})
         try:
-            with conn.begin():
+            trans = conn.begin()
+            try:
                 yield conn
+            except BaseException:
+                trans.rollback()
+                raise
+            try:
+                trans.commit()
+            except DBAPIError as exc:
+                exc.meetadmin_at_commit = True  # type: ignore[attr-defined]  # outcome unknown: no retry
+                raise
         except BaseException:
             # A COMMIT that failed (SQLite: a deferred foreign key) leaves the driver's transaction open,
             # and the pool does not roll back on return: end it here, or the next user can't begin.
@@ -166,8 +188,9 @@ def savepoint(conn: Connection) -> Iterator[Connection]:
 # SQLAlchemy Core spends 20 to 35 µs building each execution; the driver itself takes 3 µs for these
 # lookups. The statements that reassignments and personal room refreshes run on every request are
 # therefore written out once (in store/meetings.py, rooms.py, sites.py, audit.py), with ``?``
-# placeholders (``%s`` on PostgreSQL), and run on the connection's driver cursor inside the same
-# transaction. Values cross in the store's own formats: see ``db_time``, ``from_db_time``, ``db_json``.
+# placeholders (``$1``, ``$2``, ... on PostgreSQL: see ``_cursor``), and run on the connection's driver
+# cursor inside the same transaction. Values cross in the store's own formats: see ``db_time``,
+# ``from_db_time``, ``db_json``.
 
 _PYFORMAT: dict[str, str] = {}
 
@@ -200,8 +223,23 @@ def _dialect_sql(conn: Connection, sql: str) -> str:
         return sql
     found = _PYFORMAT.get(sql)
     if found is None:
-        found = _PYFORMAT[sql] = sql.replace("?", "%s")
+        parts = sql.split("?")
+        found = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+        _PYFORMAT[sql] = found
     return found
+
+
+def _cursor(conn: Connection) -> Any:
+    """A driver cursor. On PostgreSQL a ``psycopg.RawCursor``, which takes PostgreSQL's own ``$1``
+    placeholders: psycopg's ordinary cursor rewrites ``%s`` into them with a regular expression on every
+    execution of a statement longer than 4 KiB or with more than 50 parameters (it caches only smaller
+    ones), which was a third of a 100-meeting reassignment's CPU."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.paramstyle == "qmark":
+        return driver.cursor()  # type: ignore[union-attr]
+    import psycopg
+
+    return psycopg.RawCursor(driver)  # type: ignore[arg-type]
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) -> None:
@@ -228,7 +266,7 @@ def run_count(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
 
 
 def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(conn)
     sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, params, False)
     try:
@@ -246,7 +284,7 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     """Run one statement of hand-written SQL once per parameter row (an ``executemany``)."""
     if not rows:
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(conn)
     sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, rows, True)
     try:

@@ -58,10 +58,22 @@ _SERIES = sql(
     "WHERE s.id IN ({ids}) AND s.deleted_at IS NULL ORDER BY s.id",  # a deleted series is not found
     row=_Series,
 )
-# Lock the rows on their own first: PostgreSQL re-checks a locked join after waiting for a concurrent
-# writer, and would drop a row whose host just changed from a joined FOR UPDATE query.
-_LOCK_SERIES = sql(
-    "SELECT id FROM meeting_series WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE",
+# PostgreSQL: lock and read in one statement. A FOR UPDATE on the join itself would not do: PostgreSQL
+# re-checks a locked join after waiting for a concurrent writer, with the other tables' rows as they
+# were, and would drop a row whose host just changed. So the rows are locked in a CTE on meeting_series
+# alone (a CTE with FOR UPDATE is never inlined), and every series column is taken from the CTE: after
+# waiting, FOR UPDATE yields the row as the other writer left it, where a second scan of meeting_series
+# would see the statement's older snapshot. The joined sites, people and session types are read as of
+# the snapshot, and it is the new host_id that picks the person.
+_LOCKED_SERIES = sql(
+    "WITH s AS MATERIALIZED (SELECT id, site_id, host_id, scheduled_type, state, session_type_id, "
+    "callback, integration, scheduled_by_id, title, start, org_id FROM meeting_series "
+    "WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE) "
+    "SELECT s.id, site.site_url, s.host_id, s.scheduled_type, s.state, s.session_type_id, t.kind, "
+    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id "
+    "FROM s JOIN sites site ON site.id = s.site_id JOIN people h ON h.id = s.host_id "
+    "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id ORDER BY s.id",
+    row=_Series,
     dialect="postgresql",
 )
 _SET_HOST = sql("UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})")
@@ -79,9 +91,11 @@ def series_for_reassign(
         return {}
     ids = sorted(series_ids)
     if lock and conn.dialect.name != "sqlite":  # SQLite writers are already serialised (BEGIN IMMEDIATE)
-        run_sql(conn, _LOCK_SERIES.format(ids=marks(len(ids))), [org_id, *ids])
+        found_rows = run_sql(conn, _LOCKED_SERIES.format(ids=marks(len(ids))), [org_id, *ids])
+    else:
+        found_rows = run_sql(conn, _SERIES.format(ids=marks(len(ids))), ids)
     rows: dict[str, SeriesRow] = {}
-    for found in run_sql(conn, _SERIES.format(ids=marks(len(ids))), ids):
+    for found in found_rows:
         r = _Series._make(found)
         if r.org_id != org_id:
             continue  # another organisation's meeting is simply not found

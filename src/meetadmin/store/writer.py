@@ -21,7 +21,10 @@ tests): they block the calling thread, and on SQLite queue for the writer lock l
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,7 +32,6 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from meetadmin.errors import Conflict
 from meetadmin.store.db import begin
@@ -62,33 +64,55 @@ class Writer:
         self.engine = engine
         self.inline_reads = engine.dialect.name == "sqlite"
         self.group = GroupCommit(engine) if self.inline_reads and group_commit else None
+        # PostgreSQL: a pool of threads of its own, one per pooled connection. Cheaper per request than
+        # starlette's run_in_threadpool (anyio's worker threads, capacity limiter and cancel scopes),
+        # and no more threads than connections, so none waits in the pool's queue holding a thread.
+        self._threads: ThreadPoolExecutor | None = None
+        if not self.inline_reads:
+            size = getattr(engine.pool, "size", lambda: 10)()
+            self._threads = ThreadPoolExecutor(size, thread_name_prefix="meetadmin-db")
 
     async def write(self, work: Work[T], retry: Retry | None = None) -> T:
         """Run ``work`` in a write transaction; its result once the change is durable."""
         if self.group is not None:
             return await self.group.run(work, retry)
-        return await run_in_threadpool(self.write_now, work, retry)
+        return await self._in_thread(functools.partial(self.write_now, work, retry))
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction."""
         if self.inline_reads:
             return self.read_now(work)
-        return await run_in_threadpool(self.read_now, work)
+        return await self._in_thread(functools.partial(self.read_now, work))
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
 
     def write_now(self, work: Work[T], retry: Retry | None = None) -> T:
         """``write`` for callers outside the event loop (blocks this thread)."""
         attempts = retry.attempts if retry else 1
-        for _attempt in range(attempts):
+        reconnected = False
+        attempt = 0
+        while True:
             try:
                 with begin(self.engine, write=True) as conn:
                     return work(conn)
             except DBAPIError as exc:
+                if lost_connection(exc) and not reconnected:
+                    reconnected = True  # the pool's connection was dead: once more, on a fresh one
+                    continue
+                attempt += 1
                 if retry is None or not retry.retryable(exc):
                     raise
-        assert retry is not None
-        raise retry.give_up()
+                if attempt >= attempts:
+                    raise retry.give_up() from None
 
     def read_now(self, work: Work[T]) -> T:
+        try:
+            with begin(self.engine) as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if not lost_connection(exc):
+                raise
         with begin(self.engine) as conn:
             return work(conn)
 
@@ -102,6 +126,15 @@ class Writer:
     def close(self) -> None:
         if self.group is not None:
             self.group.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+
+
+def lost_connection(exc: DBAPIError) -> bool:
+    """The connection was found dead before COMMIT was sent: nothing of the work was kept, so it may run
+    again. (The pool does not ping connections before handing them out, see ``store.db.make_engine``;
+    a connection lost during COMMIT leaves the outcome unknown and is not retried.)"""
+    return exc.connection_invalidated and not getattr(exc, "meetadmin_at_commit", False)
 
 
 @contextmanager
