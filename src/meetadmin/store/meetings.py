@@ -67,10 +67,11 @@ _SERIES = sql(
 # the snapshot, and it is the new host_id that picks the person.
 _LOCKED_SERIES = sql(
     "WITH s AS MATERIALIZED (SELECT id, site_id, host_id, scheduled_type, state, session_type_id, "
-    "callback, integration, scheduled_by_id, title, start, org_id FROM meeting_series "
-    "WHERE org_id = ? AND id IN ({ids}) ORDER BY id FOR UPDATE) "
+    "callback, integration, scheduled_by_id, title, start, org_id, timezone, recurrence FROM meeting_series "
+    "WHERE org_id = ? AND id IN ({ids}) AND deleted_at IS NULL ORDER BY id FOR UPDATE) "
     "SELECT s.id, site.site_url, s.host_id, s.scheduled_type, s.state, s.session_type_id, t.kind, "
-    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id "
+    "s.callback, s.integration, s.scheduled_by_id, s.title, h.email, h.display_name, s.start, s.org_id, "
+    "s.timezone, s.recurrence "
     "FROM s JOIN sites site ON site.id = s.site_id JOIN people h ON h.id = s.host_id "
     "LEFT JOIN session_types t ON t.site_id = s.site_id AND t.type_id = s.session_type_id ORDER BY s.id",
     row=_Series,
