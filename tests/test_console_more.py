@@ -179,7 +179,10 @@ def test_the_mailbox_shows_the_organisations_messages(console: TestClient, engin
     other = console.post(
         REFRESH,
         headers=auth(OTHER_ADMIN),
-        json={"siteUrl": "globex.webex.com", "personalMeetingRoomIds": [{"email": "hank@globex.com", "systemGenerated": True}]},
+        json={
+            "siteUrl": "globex.webex.com",
+            "personalMeetingRoomIds": [{"email": "hank@globex.com", "systemGenerated": True}],
+        },
     )
     assert other.status_code == 200, other.text
     sign_in(console, ADMIN)
