@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from meetadmin.app import create_app
 from meetadmin.services.common import utcnow
@@ -19,7 +19,7 @@ from meetadmin.store.models import Notice, WebhookDelivery
 from meetadmin.store.notices import RoomChange, add_room_notices
 from meetadmin.store.writer import Writer
 from tests.conftest import load_world
-from tests.console_support import READONLY, console_world, csrf_of, sign_in
+from tests.console_support import READONLY, console_world, sign_in
 from tests.receiver import Receiver, receiving
 from tests.worlds import ADMIN, OTHER_ADMIN, PLANNING, SITE, auth, other_world
 
