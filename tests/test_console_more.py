@@ -349,7 +349,7 @@ def test_the_rate_limit_from_the_page(console: TestClient) -> None:
     limited = console.post(
         "/console/sandbox/rate-limit", data={"csrf_token": csrf, "requests": "1", "perSeconds": "3600"}
     )
-    assert "1 requests per 3600 seconds" in limited.text
+    assert "1 request per 3600 seconds" in limited.text
     assert console.get("/v1/meetings", headers=auth(ADMIN)).status_code == 200
     assert console.get("/v1/meetings", headers=auth(ADMIN)).status_code == 429
     off = console.post("/console/sandbox/rate-limit", data={"csrf_token": csrf, "off": "yes"})
