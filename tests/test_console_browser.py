@@ -38,7 +38,7 @@ from sqlalchemy import Engine, text
 
 from tests.conftest import load_world
 from tests.console_support import XSS_TITLE, console_world
-from tests.worlds import ADMIN, SITE
+from tests.worlds import ADMIN, SITE, auth
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "build" / "screenshots"
@@ -57,6 +57,7 @@ CHROME_FLAGS = [
 ]
 MARCUS = "marcus.hoffmann@example.com"
 JOHN_EMAIL = "john.andersen@example.com"
+CONTROL = "browser-control-token"
 WAIT = 60  # seconds a step may take before the test gives up (a bound, not a speed assertion)
 
 
@@ -95,7 +96,7 @@ def server(database_url: str, engine: Engine) -> Iterator[str]:
     """``meetadmin``'s app under uvicorn on a free port of 127.0.0.1, on the test's seeded database."""
     load_world(engine, console_world())
     port = _free_port()
-    env = {**os.environ, "MEETADMIN_DATABASE_URL": database_url}
+    env = {**os.environ, "MEETADMIN_DATABASE_URL": database_url, "MEETADMIN_CONTROL_TOKEN": CONTROL}
     command = [sys.executable, "-m", "uvicorn", "--factory", "meetadmin.app:create_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -358,13 +359,73 @@ def test_the_offboarding_works_with_the_keyboard_alone(console: Console) -> None
     console.shot("keyboard-result")
 
 
+def _webhook(base: str, name: str) -> str:
+    """A webhook of the organisation (its target a closed port: its deliveries fail), registered by API."""
+    body = {"name": name, "targetUrl": "http://127.0.0.1:9/hook", "resource": "meetings", "event": "all"}
+    answer = httpx.post(f"{base}/v1/webhooks", json={**body, "ownedBy": "org"}, headers=auth(ADMIN))
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["id"])
+
+
+def _unlock_sandbox(console: Console) -> None:
+    console.driver.find_element(By.LINK_TEXT, "Sandbox").click()
+    console.until(lambda d: d.current_url.endswith("/console/sandbox/unlock"))
+    console.until(lambda d: d.find_element(By.ID, "controlToken")).send_keys(CONTROL + Keys.ENTER)
+    console.see("The control token is accepted")
+
+
+def test_a_webhook_name_made_of_html_shows_as_text(console: Console) -> None:
+    hook_id = _webhook(console.base, XSS_TITLE)
+    console.sign_in()
+    for path in ("/console/webhooks", f"/console/webhooks/{hook_id}"):
+        console.open(path)
+        console.see(XSS_TITLE)
+        assert console.driver.find_elements(By.CSS_SELECTOR, "main img") == []
+        with pytest.raises(NoAlertPresentException):
+            console.driver.switch_to.alert.text  # noqa: B018
+    console.shot("escaped-webhook-name")
+
+
+def test_a_fault_rule_added_in_the_sandbox_page_answers_the_api(console: Console) -> None:
+    console.sign_in()
+    _unlock_sandbox(console)
+    Select(console.driver.find_element(By.ID, "f-method")).select_by_visible_text("GET")
+    console.driver.find_element(By.ID, "f-path").send_keys("/v1/people*")
+    console.driver.find_element(By.ID, "f-status").send_keys("503")
+    console.driver.find_element(By.XPATH, "//button[normalize-space()='Add the rule']").click()
+    console.see("The fault rule is added.")
+    answer = httpx.get(f"{console.base}/v1/people", params={"email": MARCUS}, headers=auth(ADMIN))
+    assert answer.status_code == 503
+    console.open("/console/sandbox")
+    row = console.driver.find_element(By.XPATH, "//tr[td[contains(., '/v1/people*')]]")
+    assert "503" in row.text and row.find_elements(By.XPATH, "td")[4].text == "1"  # one hit
+    console.shot("fault-rule")
+    row.find_element(By.XPATH, ".//button").click()
+    console.see("The fault rule is deleted.")
+    answer = httpx.get(f"{console.base}/v1/people", params={"email": MARCUS}, headers=auth(ADMIN))
+    assert answer.status_code == 200
+
+
 def test_no_serious_or_critical_accessibility_violation_on_any_page(console: Console) -> None:
     problems: list[str] = []
+    hook_id = _webhook(console.base, "Ops <b>hook</b>")
+    refresh = httpx.post(
+        f"{console.base}/v1/admin/meetingPreferences/personalMeetingRoom/refreshId",
+        json={"siteUrl": SITE, "personalMeetingRoomIds": [{"email": JOHN_EMAIL, "systemGenerated": True}]},
+        headers=auth(ADMIN),
+    )
+    assert refresh.status_code == 200, refresh.text
     console.open("/console/login")
     problems += console.accessibility_problems()
     console.sign_in()
     pages = ["/console", "/console/people", "/console/people?q=Marcus", "/console/offboard", "/console/rooms"]
-    pages += ["/console/audit", "/console/jobs/no-such-job"]
+    pages += [
+        "/console/audit",
+        "/console/jobs/no-such-job",
+        "/console/webhooks",
+        f"/console/webhooks/{hook_id}",
+    ]
+    pages += ["/console/mail", f"/console/mail?to={JOHN_EMAIL}", "/console/sandbox/unlock"]
     for path in pages:
         console.open(path)
         problems += console.accessibility_problems()
@@ -385,8 +446,30 @@ def test_no_serious_or_critical_accessibility_violation_on_any_page(console: Con
     console.driver.find_element(By.XPATH, "//button[normalize-space()='Check']").click()
     console.see("with problems")
     problems += console.accessibility_problems()
-    console.driver.set_window_size(390, 844)  # a phone
-    console.open("/console/audit")
+    console.open("/console/mail")
+    console.driver.find_element(By.PARTIAL_LINK_TEXT, "personal room").click()
+    console.see("Delivery")
     problems += console.accessibility_problems()
-    console.shot("phone-audit")
+    console.open(f"/console/webhooks/{hook_id}")  # its deliveries, failed by now or still to come
+    problems += console.accessibility_problems()
+    _unlock_sandbox(console)
+    problems += console.accessibility_problems()
+    console.driver.find_element(By.ID, "f-path").send_keys("/v1/meetings*")
+    console.driver.find_element(By.ID, "f-latency").send_keys("1")
+    console.driver.find_element(By.XPATH, "//button[normalize-space()='Add the rule']").click()
+    console.see("The fault rule is added.")
+    console.driver.find_element(By.ID, "l-requests").send_keys("1000")
+    console.driver.find_element(By.ID, "l-per").send_keys("1")
+    console.driver.find_element(By.XPATH, "//button[normalize-space()='Set the limit']").click()
+    console.see("In force")
+    console.driver.find_element(By.ID, "s-name").send_keys("a11y")
+    console.driver.find_element(By.XPATH, "//button[normalize-space()='Save']").click()
+    console.see("The snapshot is saved.")
+    problems += console.accessibility_problems()
+    console.shot("sandbox")
+    console.driver.set_window_size(390, 844)  # a phone
+    for path in ("/console/audit", "/console/webhooks", "/console/sandbox"):
+        console.open(path)
+        problems += console.accessibility_problems()
+    console.shot("phone-sandbox")
     assert problems == []
