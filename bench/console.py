@@ -24,6 +24,7 @@ from meetadmin.services.common import audit_batch, utcnow
 from meetadmin.settings import Settings
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.db import make_engine
+from meetadmin.store.notices import add_notices
 from meetadmin.store.tokens import add_token
 from meetadmin.store.writer import Writer, orm
 
@@ -67,6 +68,23 @@ def prepare(url: str, series: int, people: int, audit: int) -> None:
                             target_type="MEETING_SERIES", targets=targets),
             )  # fmt: skip
 
+        # 50,000 notices in the mailbox (a busy week): half to one person, the rest spread
+        for n in range(0, 50_000, 1000):
+            add_notices(
+                conn,
+                [
+                    {
+                        "org_id": admin.org_id,
+                        "kind": "meetingCancelled",
+                        "recipient": world.person_email(7 if i % 2 else i % people),
+                        "subject": f"Cancelled: Meeting {i}",
+                        "payload": {"meetingId": world.series_id(i), "title": f"Meeting {i}"},
+                        "created": utcnow() - timedelta(days=3) + timedelta(seconds=i),
+                    }
+                    for i in range(n, n + 1000)
+                ],
+            )
+
     writer.write_now(setup)
     writer.close()
     engine.dispose()
@@ -97,7 +115,7 @@ def main(argv: list[str]) -> None:
     print(f"world: {args.series:,} series, {args.people:,} people, {args.audit:,} audit events "
           f"({time.perf_counter() - began:.0f} s to build)")  # fmt: skip
     engine = make_engine(url)
-    app = create_app(Settings(database_url=url), engine=engine)
+    app = create_app(Settings(database_url=url, control_token="bench-control"), engine=engine)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         login = client.get("/console/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)[1]  # type: ignore[index]
@@ -108,6 +126,17 @@ def main(argv: list[str]) -> None:
         lines = "email,personalMeetingRoomId\n" + "".join(
             f"{world.person_email(i)},prBNCHNEW{i:05d}\n" for i in range(100, 200)
         )
+        bearer = {"Authorization": f"Bearer {CONSOLE_TOKEN}"}
+        for i in range(3):
+            made = client.post(
+                "/v1/webhooks",
+                headers=bearer,
+                json={"name": f"hook {i}", "targetUrl": "http://127.0.0.1:9/", "resource": "meetings",
+                      "event": "all", "ownedBy": "org"},
+            )  # fmt: skip
+        hook = made.json()["id"]
+        mail_page = re.search(r'href="(/console/mail/[0-9]+)"', client.get("/console/mail").text)[1]  # type: ignore[index]
+        client.post("/console/sandbox/unlock", data={"csrf_token": csrf, "controlToken": "bench-control"})
         first = client.get("/console/audit").text
         older = re.search(r'href="(\?[^"]*before=[^"]*)"', first)[1].replace("&amp;", "&")  # type: ignore[index]
         rooms = {"csrf_token": csrf, "site": world.SITE, "mode": "ids", "csv": lines}
@@ -132,6 +161,12 @@ def main(argv: list[str]) -> None:
             ("audit, by type", "GET", "/console/audit?type=refreshPersonalMeetingRoomId", {}),
             ("audit, by actor", "GET", f"/console/audit?actor={to}", {}),
             ("audit, by target", "GET", f"/console/audit?target={world.series_id(5)}", {}),
+            ("webhooks (3)", "GET", "/console/webhooks", {}),
+            ("a webhook and its deliveries", "GET", f"/console/webhooks/{hook}", {}),
+            ("mailbox (50,000 notices)", "GET", "/console/mail", {}),
+            ("mailbox, one recipient", "GET", f"/console/mail?to={host}", {}),
+            ("a message", "GET", mail_page, {}),
+            ("sandbox (faults, limit, snapshots)", "GET", "/console/sandbox", {}),
         ]
         print(f"{'page':34} {'median ms':>10} {'worst ms':>9} status")
         for label, method, path, kw in pages:
