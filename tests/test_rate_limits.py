@@ -98,6 +98,10 @@ def test_set_at_run_time_and_off_again(engine: Engine, database_url: str, world:
         off = client.put("/_meetadmin/rate-limits", headers=CTL, json={"requests": None})
         assert off.status_code == 200 and off.json()["requests"] is None
         assert [client.get(SITES, headers=auth(ADMIN)).status_code for _ in range(5)] == [200] * 5
+        # the same limit set again counts from nothing: a test is not refused for an earlier test's calls
+        for _ in range(2):
+            client.put("/_meetadmin/rate-limits", headers=CTL, json={"requests": 1, "perSeconds": 60})
+            assert [client.get(SITES, headers=auth(ADMIN)).status_code for _ in range(2)] == [200, 429]
 
 
 @pytest.mark.parametrize(

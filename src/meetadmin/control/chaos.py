@@ -70,6 +70,9 @@ class ChaosState:
             await self.shared.close()
 
     async def set_limit(self, limit: Limit | None) -> None:
+        """A limit set at run time (or again) counts from nothing: a test that sets one is not refused
+        for what earlier tests sent."""
+        await self.counter.forget()
         if self.shared is not None:
             await self.shared.write(limit)
             self.next_sync = time.monotonic() + SYNC_SECONDS

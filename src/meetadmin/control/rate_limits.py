@@ -68,6 +68,9 @@ class Counter(Protocol):
     async def hit(self, limit: Limit, key: str) -> int | None:
         """Count one request; ``None`` when it is allowed, else the ``Retry-After`` seconds."""
 
+    async def forget(self) -> None:
+        """Drop every count: a limit set (again) starts from nothing."""
+
     async def close(self) -> None: ...
 
 
@@ -75,7 +78,8 @@ class MemoryCounter:
     """This process's counts (``limits``' in-memory storage; its calls do no I/O)."""
 
     def __init__(self) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
 
     async def hit(self, limit: Limit, key: str) -> int | None:
         item = limit.item
@@ -83,6 +87,9 @@ class MemoryCounter:
             return None
         reset_at, _remaining = self.limiter.get_window_stats(item, key)
         return retry_after_seconds(reset_at, time.time())
+
+    async def forget(self) -> None:
+        self.storage.reset()
 
     async def close(self) -> None:
         return None
@@ -102,6 +109,9 @@ class RedisCounter:
             return None
         reset_at, _remaining = await self.limiter.get_window_stats(item, key)
         return retry_after_seconds(reset_at, time.time())
+
+    async def forget(self) -> None:
+        await self.storage.reset()
 
     async def close(self) -> None:
         client = getattr(getattr(self.storage, "bridge", None), "storage", None)
