@@ -71,6 +71,17 @@ def envelope(hook: WebhookRow, item: Claimed) -> bytes:
     )
 
 
+def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
+    """The dispatcher's own SQLite connections commit without waiting for the disk (WAL,
+    ``synchronous=NORMAL``): what it writes (leases, outcomes, the delivery log) may be lost by a power
+    cut, never corrupted, and then the deliveries are simply made again (at least once, §8.3); the
+    changes and their events are written by the app's connections, which wait (``FULL``). Without the
+    wait a claim-and-record round costs no disk flush, ~17 % of the dispatcher's time under load."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -80,6 +91,8 @@ class Dispatcher:
         self.settings = settings
         self.app_engine = app_engine
         self.engine = make_engine(settings.database_url, pool_size=2)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _no_fsync)
         self.writer = Writer(self.engine, group_commit=False)
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 5)

@@ -449,8 +449,7 @@ class WebhookQueue(Base):
     due: Mapped[datetime] = mapped_column(DateTime, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
-
-    __table_args__ = (Index("ix_webhook_queue_order", "webhook_id", "series_id", "id"),)
+    # No index on (webhook_id, series_id): see migration 0011 and ``store.webhook_outbox.claim``.
 
 
 class WebhookDelivery(Base):
