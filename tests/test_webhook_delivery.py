@@ -30,7 +30,7 @@ def fast(database_url: str, **more: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "control_token": CONTROL,
-        "webhook_timeout_seconds": 2,
+        "webhook_timeout_seconds": 10,  # no test here waits on a timeout; a loaded machine may be slow
         "webhook_retry_base_seconds": 0.05,
         "webhook_max_attempts": 3,
         "webhook_deactivate_after": 5,
