@@ -18,30 +18,11 @@ from meetadmin.errors import NotFound
 from meetadmin.outbound.mail import body_text, recipient_name
 from meetadmin.services.common import utcnow
 from meetadmin.store.models import Notice
-from meetadmin.store.notices import NoticeRow
+from meetadmin.store.notices import NOTICE_COLUMNS, NoticeRow, notice_row
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[SignedIn, Depends(signed_in)]
 Before = Annotated[int | None, Query(ge=1, le=10**17)]
-_COLUMNS = (
-    Notice.id,
-    Notice.org_id,
-    Notice.kind,
-    Notice.recipient,
-    Notice.subject,
-    Notice.payload,
-    Notice.created,
-    Notice.sent_at,
-    Notice.status,
-    Notice.attempts,
-    Notice.next_attempt_at,
-    Notice.last_error,
-)
-
-
-def _row(r: object) -> NoticeRow:
-    m = r._mapping  # type: ignore[attr-defined]
-    return NoticeRow(**{c.key: m[c.key] for c in _COLUMNS})
 
 
 def org_mail(
@@ -49,7 +30,7 @@ def org_mail(
 ) -> list[NoticeRow]:
     """The organisation's notices created at ``since`` or later, newest first (older than ``before``)."""
     query = (
-        select(*_COLUMNS)
+        select(*NOTICE_COLUMNS)
         .where(Notice.org_id == org_id, Notice.created >= since)
         .order_by(Notice.id.desc())
         .limit(limit)
@@ -58,14 +39,16 @@ def org_mail(
         query = query.where(Notice.recipient_key == to.strip().lower())
     if before is not None:
         query = query.where(Notice.id < before)
-    return [_row(r) for r in conn.execute(query)]
+    return [notice_row(r) for r in conn.execute(query)]
 
 
 def org_notice(conn: Connection, org_id: str, notice_id: int, since: datetime) -> NoticeRow | None:
     found = conn.execute(
-        select(*_COLUMNS).where(Notice.id == notice_id, Notice.org_id == org_id, Notice.created >= since)
+        select(*NOTICE_COLUMNS).where(
+            Notice.id == notice_id, Notice.org_id == org_id, Notice.created >= since
+        )
     ).first()
-    return None if found is None else _row(found)
+    return None if found is None else notice_row(found)
 
 
 def delivery_status(request: Request, n: NoticeRow) -> str:

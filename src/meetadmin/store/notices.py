@@ -111,7 +111,7 @@ class NoticeRow:
     last_error: str | None
 
 
-_COLUMNS = (
+NOTICE_COLUMNS = (  # what a NoticeRow is read from
     Notice.id,
     Notice.org_id,
     Notice.kind,
@@ -127,9 +127,10 @@ _COLUMNS = (
 )
 
 
-def _row(r: Any) -> NoticeRow:
+def notice_row(r: Any) -> NoticeRow:
+    """A notice read with ``NOTICE_COLUMNS``."""
     m = r._mapping
-    return NoticeRow(**{c.key: m[c.key] for c in _COLUMNS})
+    return NoticeRow(**{c.key: m[c.key] for c in NOTICE_COLUMNS})
 
 
 # --- The sender -------------------------------------------------------------------------------------
@@ -141,13 +142,13 @@ def claim_due(conn: Connection, now: datetime, lease_until: datetime, limit: int
     while sending, another one sends them then). On PostgreSQL, rows another process is claiming
     are skipped (``FOR UPDATE SKIP LOCKED``); SQLite's write transaction is the claim's lock."""
     due = (
-        select(*_COLUMNS)
+        select(*NOTICE_COLUMNS)
         .where(_PENDING, (Notice.next_attempt_at.is_(None)) | (Notice.next_attempt_at <= now))
         .order_by(Notice.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    rows = [_row(r) for r in conn.execute(due)]
+    rows = [notice_row(r) for r in conn.execute(due)]
     if not rows:
         return []
     conn.execute(
@@ -209,17 +210,19 @@ def mailbox(
 ) -> list[NoticeRow]:
     """Notices created at ``since`` or later, newest first, optionally only those to one address (any
     case), and only those older than ``before_id`` (the next page)."""
-    query = select(*_COLUMNS).where(Notice.created >= since).order_by(Notice.id.desc()).limit(limit)
+    query = select(*NOTICE_COLUMNS).where(Notice.created >= since).order_by(Notice.id.desc()).limit(limit)
     if to is not None:
         query = query.where(Notice.recipient_key == to.strip().lower())
     if before_id is not None:
         query = query.where(Notice.id < before_id)
-    return [_row(r) for r in conn.execute(query)]
+    return [notice_row(r) for r in conn.execute(query)]
 
 
 def notice_by_id(conn: Connection, notice_id: int, since: datetime) -> NoticeRow | None:
-    found = conn.execute(select(*_COLUMNS).where(Notice.id == notice_id, Notice.created >= since)).first()
-    return _row(found) if found is not None else None
+    found = conn.execute(
+        select(*NOTICE_COLUMNS).where(Notice.id == notice_id, Notice.created >= since)
+    ).first()
+    return notice_row(found) if found is not None else None
 
 
 def empty_mailbox(conn: Connection) -> int:
