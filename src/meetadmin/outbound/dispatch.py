@@ -6,7 +6,8 @@ claims owed deliveries from the queue (``store.webhook_outbox``), POSTs them and
   polling every ``webhook_poll_seconds`` (a cheap read; claims are only made when something is due).
 * **Shared**: several processes claim with leases (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, write
   transactions on SQLite), so in the normal case each delivery goes out once; a killed process's claims
-  are taken over when their lease runs out (twice the timeout + 10 s), so every event is delivered at least once.
+  are taken over when their lease runs out (twice the timeout + 10 s), so every event is delivered at
+  least once.
 * **Ordered**: the queue hands out a webhook's events of one meeting series one at a time, in order; the
   next goes once the one before is delivered or given up.
 * **Retries**: any answer but a 2xx, a refused connection or no answer within the timeout is a failed
