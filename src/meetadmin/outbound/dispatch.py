@@ -6,7 +6,8 @@ claims owed deliveries from the queue (``store.webhook_outbox``), POSTs them and
   polling every ``webhook_poll_seconds`` (a cheap read; claims are only made when something is due).
 * **Shared**: several processes claim with leases (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, write
   transactions on SQLite), so in the normal case each delivery goes out once; a killed process's claims
-  are taken over when their lease runs out (timeout + 5 s), so every event is delivered at least once.
+  are taken over when their lease runs out (twice the timeout + 10 s), so every event is delivered at
+  least once.
 * **Ordered**: the queue hands out a webhook's events of one meeting series one at a time, in order; the
   next goes once the one before is delivered or given up.
 * **Retries**: any answer but a 2xx, a refused connection or no answer within the timeout is a failed
@@ -95,7 +96,7 @@ class Dispatcher:
             event.listen(self.engine, "connect", _no_fsync)
         self.writer = Writer(self.engine, group_commit=False)
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.lease = timedelta(seconds=settings.webhook_timeout_seconds + 5)
+        self.lease = timedelta(seconds=2 * settings.webhook_timeout_seconds + 10)
         self.finished: list[Outcome] = []
         self.inflight: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
