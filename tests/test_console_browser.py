@@ -26,6 +26,7 @@ from selenium.common.exceptions import (
     NoAlertPresentException,
     NoSuchElementException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -164,7 +165,10 @@ class Console:
         self.driver.get(self.base + path)
 
     def until(self, condition: Callable[[WebDriver], Any]) -> Any:
-        ignored = (StaleElementReferenceException, NoSuchElementException)
+        # While a page is replaced, Chromium may also answer a look-up with a plain WebDriverException
+        # ("Node with given id does not belong to the document"): a moment to wait through, like a
+        # stale element. Anything that stays wrong still fails, as a timeout.
+        ignored = (StaleElementReferenceException, NoSuchElementException, WebDriverException)
         return WebDriverWait(self.driver, WAIT, ignored_exceptions=ignored).until(condition)
 
     def see(self, words: str) -> None:
