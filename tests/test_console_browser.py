@@ -11,10 +11,7 @@ import csv
 import fcntl
 import io
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +36,7 @@ from sqlalchemy import Engine, text
 
 from tests.conftest import load_world
 from tests.console_support import XSS_TITLE, console_world
+from tests.live import free_port, running, uvicorn_command
 from tests.worlds import ADMIN, SITE, auth
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,13 +58,6 @@ MARCUS = "marcus.hoffmann@example.com"
 JOHN_EMAIL = "john.andersen@example.com"
 CONTROL = "browser-control-token"
 WAIT = 60  # seconds a step may take before the test gives up (a bound, not a speed assertion)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -96,35 +87,10 @@ def axe_source() -> str:
 def server(database_url: str, engine: Engine) -> Iterator[str]:
     """``meetadmin``'s app under uvicorn on a free port of 127.0.0.1, on the test's seeded database."""
     load_world(engine, console_world())
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MEETADMIN_DATABASE_URL": database_url, "MEETADMIN_CONTROL_TOKEN": CONTROL}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "meetadmin.app:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"meetadmin server exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("meetadmin server did not become ready")
+    with running(uvicorn_command(port), env, port, tries=300) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 @pytest.fixture

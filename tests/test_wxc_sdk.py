@@ -10,10 +10,6 @@ also checked against the official Webex schema (tests/conformance.py).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +27,7 @@ from wxc_sdk.webhook import Webhook, WebhookEvent, WebhookEventType, WebhookReso
 
 from meetadmin.outbound.signing import verify
 from tests import conformance
+from tests.live import free_port, running, uvicorn_command
 from tests.receiver import receiving
 from tests.worlds import ADMIN, PLANNING, SITE, UNKNOWN, WEBINAR
 
@@ -39,45 +36,13 @@ MARCUS_EMAIL = "marcus.hoffmann@example.com"
 FROM, TO = "2026-01-01T00:00:00Z", "2027-12-31T00:00:00Z"  # covers every series of the example world
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(database_url: str, world: Any) -> Iterator[str]:
     """``uvicorn --factory meetadmin.app:create_app`` on a free port, on the test's (seeded) database."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MEETADMIN_DATABASE_URL": database_url}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "meetadmin.app:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # wait for the server to answer (up to ~30 s); not an assertion on timing
-            if process.poll() is not None:
-                output = process.stdout.read().decode() if process.stdout else ""
-                raise RuntimeError(f"meetadmin server exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("meetadmin server did not become ready")
+    with running(uvicorn_command(port), env, port, tries=300) as base:
         yield f"{base}/v1"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
 
 
 class Seen:
