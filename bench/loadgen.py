@@ -54,9 +54,11 @@ async def run(
     connections: int,
     duration: float | None = None,
     total: int | None = None,
+    rate: float | None = None,
 ) -> Result:
     """Send requests made by ``make_request`` on ``connections`` connections for ``duration`` seconds
-    (or until ``total`` requests are done)."""
+    (or until ``total`` requests are done); with ``rate``, no more than that many a second (request k is
+    not sent before ``k / rate`` seconds after the start)."""
     result = Result()
     sent = 0
     start = time.perf_counter()
@@ -68,6 +70,12 @@ async def run(
         try:
             while time.perf_counter() < deadline and (total is None or sent < total):
                 sent += 1
+                if rate:
+                    wait = start + (sent - 1) / rate - time.perf_counter()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    if time.perf_counter() >= deadline:
+                        break
                 payload = make_request()
                 t0 = time.perf_counter()
                 writer.write(payload)

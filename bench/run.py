@@ -96,24 +96,31 @@ def receiver_stats(port: int, reset: bool = False) -> dict[str, float]:
     return json.loads(body) if body else {}
 
 
-def register_webhooks(port: int, receiver_port: int, count: int) -> None:
-    """``count`` active org webhooks for every meeting event, to the receiver."""
-    for i in range(count):
+def _call(port: int, method: str, path: str, body: object | None = None) -> bytes:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"},
+        method=method,
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return bytes(answer.read())
+
+
+def set_webhooks(port: int, receiver_port: int, count: int, registered: list[str]) -> None:
+    """Make ``count`` active org webhooks for every meeting event point to the receiver (registering or
+    deleting some; ``registered`` holds their IDs)."""
+    while len(registered) > count:
+        _call(port, "DELETE", f"/v1/webhooks/{registered.pop()}")
+    while len(registered) < count:
         body = {
-            "name": f"bench {i}",
-            "targetUrl": f"http://127.0.0.1:{receiver_port}/hook/{i}",
+            "name": f"bench {len(registered)}",
+            "targetUrl": f"http://127.0.0.1:{receiver_port}/hook/{len(registered)}",
             "resource": "meetings",
             "event": "all",
             "ownedBy": "org",
         }
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/webhooks",
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=30):
-            pass
+        registered.append(json.loads(_call(port, "POST", "/v1/webhooks", body))["id"])
 
 
 def owed_count(url: str) -> int:
@@ -124,13 +131,21 @@ def owed_count(url: str) -> int:
     return n
 
 
-def drain(url: str, receiver_port: int) -> tuple[dict[str, float], float]:
-    """Wait until nothing is owed; the receiver's figures and how long the wait took."""
+def drain(url: str, limit: float) -> float:
+    """Wait until nothing is owed (at most ``limit`` seconds); how long the wait took."""
     t0 = time.perf_counter()
-    limit = 0 if os.environ.get("MEETADMIN_WEBHOOK_DISPATCH", "").lower() in ("0", "false") else 600
+    if os.environ.get("MEETADMIN_WEBHOOK_DISPATCH", "").lower() in ("0", "false"):
+        return 0.0
     while owed_count(url) and time.perf_counter() - t0 < limit:
         time.sleep(0.2)
-    return receiver_stats(receiver_port), time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def lag_text(stats: dict[str, float]) -> str:
+    return (
+        f"{stats.get('count', 0):.0f} deliveries, lag p50 {stats.get('p50')} ms, p99 {stats.get('p99')} ms, "
+        f"max {stats.get('max')} ms"
+    )
 
 
 def audit_count(url: str) -> int:
@@ -162,18 +177,23 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
     server = start_server(url, port, args.workers)
     receiver = None
     receiver_port = free_port()
+    registered: list[str] = []
     try:
         reqs = Requests(series, args.people, port)
         print(f"server: meetadmin serve --workers {args.workers}, idle RSS {rss_mib(server.pid):.0f} MiB")
-        if args.webhooks:
+        if any(args.webhooks):
             receiver = start_receiver(receiver_port)
-            register_webhooks(port, receiver_port, args.webhooks)
-            print(f"webhooks: {args.webhooks} active org webhooks (event all) to a receiver on 127.0.0.1")
+            print(
+                f"webhooks: {' then '.join(map(str, args.webhooks))} active org webhooks (event all) to a "
+                f"receiver on 127.0.0.1, back to back per scenario; delivery lag at a capped load of about "
+                f"{args.lag_deliveries:g} deliveries/s for {args.duration:g} s"
+            )
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
             f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8} "
             f"{'cpu/req ma':>10} {'cpu/req pg':>10}"
             + (f" {'floor req/s':>11} {'vs floor':>8}" if floor_figures else "")
+            + (f" {'vs 0 hooks':>10}" if len(args.webhooks) > 1 else "")
         )
         print(header)
         meter = cpu.Meter(server.pid, url)
@@ -185,51 +205,80 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 "pmr_system100": reqs.pmr_system,
                 "pmr_explicit100": reqs.pmr_explicit,
             }[name](batch)
-            # warm up, then unloaded latency on one connection, then load on 16
-            asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
-            single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
-            if receiver is not None:
-                drain(url, receiver_port)
-                receiver_stats(receiver_port, reset=True)
-            before = audit_count(url)
-            cpu_before = meter.read()
-            loaded = asyncio.run(
-                loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
-            )
-            server_cpu, db_cpu = meter.since(cpu_before)
-            changed = audit_count(url) - before
-            per_request = 1000 / max(loaded.requests, 1)
-            note = ""
-            if receiver is not None:
-                owed_at_end = owed_count(url)
-                lag, waited = drain(url, receiver_port)
-                note = (
-                    f"   webhooks: {lag.get('count', 0):.0f} deliveries of the loaded phase; lag p50 "
-                    f"{lag.get('p50')} ms, p99 {lag.get('p99')} ms, max {lag.get('max')} ms; {owed_at_end} "
-                    f"still owed when the load stopped, delivered {waited:.1f} s later"
+            without: float | None = None
+            for hooks in args.webhooks:
+                if receiver is not None:
+                    set_webhooks(port, receiver_port, hooks, registered)
+                label = name if len(args.webhooks) == 1 else f"{name} {hooks}wh"
+                # warm up, then unloaded latency on one connection, then load on 16
+                asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
+                single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=args.duration / 2))
+                if receiver is not None:
+                    drain(url, args.drain_limit)
+                    receiver_stats(receiver_port, reset=True)
+                before = audit_count(url)
+                cpu_before = meter.read()
+                loaded = asyncio.run(
+                    loadgen.run("127.0.0.1", port, make, args.connections, duration=args.duration)
                 )
-            bad = sum(
-                n
-                for status, n in {**single.statuses, **loaded.statuses}.items()
-                if status >= 300 and status != 204
-            )
-            print(
-                f"{name:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
-                f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
-                f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
-                f"{bad:>7} {rss_mib(server.pid):>8.0f} "
-                f"{server_cpu * per_request:>8.2f}ms "
-                + (f"{db_cpu * per_request:>8.2f}ms" if url.startswith("postgres") else f"{'-':>10}")
-                + (
-                    f" {floor_figures[name][0]:>11.0f} {loaded.rate() / floor_figures[name][0]:>7.0%}"
-                    if name in floor_figures
-                    else ""
+                server_cpu, db_cpu = meter.since(cpu_before)
+                changed = audit_count(url) - before
+                per_request = 1000 / max(loaded.requests, 1)
+                notes = []
+                if hooks:
+                    owed_at_end = owed_count(url)
+                    waited = drain(url, args.drain_limit)
+                    lag = receiver_stats(receiver_port)
+                    left = owed_count(url)
+                    notes.append(
+                        f"   full load: {lag_text(lag)}; {owed_at_end} owed when the load stopped, "
+                        + (
+                            f"{left} still owed after {waited:.0f} s"
+                            if left
+                            else f"delivered {waited:.1f} s later"
+                        )
+                        + (f" ({owed_at_end / waited:.0f}/s)" if waited > 1 else "")
+                    )
+                    if args.lag_deliveries and not left:
+                        rate = args.lag_deliveries / (batch * hooks)
+                        receiver_stats(receiver_port, reset=True)
+                        capped = asyncio.run(
+                            loadgen.run(
+                                "127.0.0.1", port, make, args.connections, duration=args.duration, rate=rate
+                            )
+                        )
+                        owed_at_end = owed_count(url)
+                        waited = drain(url, args.drain_limit)
+                        notes.append(
+                            f"   capped at {rate:g} req/s ({capped.rate():.1f} done, p99 "
+                            f"{capped.percentile(99):.0f} ms): {lag_text(receiver_stats(receiver_port))}; "
+                            f"{owed_at_end} owed when the load stopped, delivered {waited:.1f} s later"
+                        )
+                bad = sum(
+                    n
+                    for status, n in {**single.statuses, **loaded.statuses}.items()
+                    if status >= 300 and status != 204
                 )
-            )
-            if note:
-                print(note)
-            if bad:
-                print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
+                if hooks == 0:
+                    without = loaded.rate()
+                print(
+                    f"{label:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
+                    f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
+                    f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
+                    f"{bad:>7} {rss_mib(server.pid):>8.0f} "
+                    f"{server_cpu * per_request:>8.2f}ms "
+                    + (f"{db_cpu * per_request:>8.2f}ms" if url.startswith("postgres") else f"{'-':>10}")
+                    + (
+                        f" {floor_figures[name][0]:>11.0f} {loaded.rate() / floor_figures[name][0]:>7.0%}"
+                        if name in floor_figures
+                        else ""
+                    )
+                    + (f" {loaded.rate() / without:>9.0%}" if hooks and without else "")
+                )
+                for note in notes:
+                    print(note)
+                if bad:
+                    print(f"   statuses: unloaded {single.statuses}, loaded {loaded.statuses}")
         meter.close()
     finally:
         server.terminate()
@@ -257,9 +306,21 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="an empty database to use instead of SQLite")
     parser.add_argument(
         "--webhooks",
-        type=int,
-        default=0,
-        help="register this many org webhooks (every event) to a local receiver and report delivery lag",
+        default="0",
+        help="org webhooks (every event) to a local receiver: a count, or counts measured back to back "
+        "per scenario (0,3); with webhooks, delivery lag is reported at full load and at a capped load",
+    )
+    parser.add_argument(
+        "--lag-deliveries",
+        type=float,
+        default=500,
+        help="with webhooks: the capped load owes about this many deliveries a second (0: no capped run)",
+    )
+    parser.add_argument(
+        "--drain-limit",
+        type=float,
+        default=300,
+        help="with webhooks: wait at most this long (s) for what a load left owed to be delivered",
     )
     parser.add_argument(
         "--reuse",
@@ -268,6 +329,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.scenarios = [s for s in args.scenarios.split(",") if s]
+    args.webhooks = [int(n) for n in args.webhooks.split(",") if n]
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")

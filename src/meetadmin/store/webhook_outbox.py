@@ -83,7 +83,7 @@ _SCAN = (
     "SELECT id, webhook_id, series_id, due, lease_until FROM webhook_queue WHERE id > ? "
     "ORDER BY id LIMIT {page}"
 )
-_SCAN_PAGE = 2000
+_SCAN_PAGE = 500
 _TAKE = (
     "SELECT id FROM webhook_queue WHERE id IN ({ids}) AND due <= ? "
     "AND (lease_until IS NULL OR lease_until < ?)"
