@@ -71,11 +71,10 @@ async def run(
             while time.perf_counter() < deadline and (total is None or sent < total):
                 sent += 1
                 if rate:
-                    wait = start + (sent - 1) / rate - time.perf_counter()
-                    if wait > 0:
-                        await asyncio.sleep(wait)
-                    if time.perf_counter() >= deadline:
+                    due = start + (sent - 1) / rate
+                    if due >= deadline:
                         break
+                    await asyncio.sleep(due - time.perf_counter())
                 payload = make_request()
                 t0 = time.perf_counter()
                 writer.write(payload)
@@ -87,4 +86,6 @@ async def run(
 
     await asyncio.gather(*(worker() for _ in range(connections)))
     result.elapsed = time.perf_counter() - start
+    if rate and duration:
+        result.elapsed = max(result.elapsed, duration)  # the rate asked for was kept up over the duration
     return result

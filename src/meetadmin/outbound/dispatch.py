@@ -84,8 +84,17 @@ def _no_fsync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_ISO: dict[datetime, str] = {}
+
+
 def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The time as ISO 8601 UTC text (an event's time, once per event: its deliveries share it)."""
+    found = _ISO.get(value)
+    if found is None:
+        if len(_ISO) > 4096:
+            _ISO.clear()
+        found = _ISO[value] = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return found
 
 
 class Dispatcher:

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_count, run_many, run_sql
+from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_count, run_many, run_sql, sql
 
 _ADD_EVENTS = (
     "INSERT INTO webhook_events (org_id, resource, event, meeting_id, series_id, actor_id, data, created) "
@@ -71,6 +71,46 @@ def add_queue_rows(conn: Connection, rows: list[tuple[str, int, str]], due: date
     """Owe ``(webhook ID, event ID, series ID)`` deliveries from ``due`` on."""
     when = db_time(conn, due)
     insert_rows(conn, _ADD_QUEUE, _QUEUE_ROW, [(w, e, s, when) for w, e, s in rows])
+
+
+class SeriesRow(NamedTuple):
+    """A series as an event shows it, with its site's URL and its host."""
+
+    id: str
+    org_id: str
+    site_id: int
+    host_id: int
+    title: str
+    agenda: str
+    start: Any
+    end: Any
+    timezone: str
+    recurrence: str | None
+    session_type_id: str
+    scheduled_type: str
+    state: str
+    meeting_number: str
+    password: str
+    deleted_at: Any
+    site_url: str
+    person_id: str
+    email: str
+    display_name: str
+
+
+_SERIES = sql(
+    'SELECT s.id, s.org_id, s.site_id, s.host_id, s.title, s.agenda, s.start, s."end", s.timezone, '
+    "s.recurrence, s.session_type_id, s.scheduled_type, s.state, s.meeting_number, s.password, "
+    "s.deleted_at, t.site_url, p.person_id, p.email, p.display_name "
+    "FROM meeting_series s JOIN sites t ON t.id = s.site_id JOIN people p ON p.id = s.host_id "
+    "WHERE s.id IN ({ids})",
+    row=SeriesRow,
+)
+
+
+def event_series(conn: Connection, series_ids: list[str]) -> list[SeriesRow]:
+    """The series (at most 500) with their site's URL and host (times as the driver gives them)."""
+    return run_sql(conn, _SERIES.format(ids=marks(len(series_ids))), series_ids)
 
 
 # --- claims -----------------------------------------------------------------------------------------
