@@ -11,6 +11,15 @@ time per request under load: meetadmin's server processes ("cpu/req ma") and, on
 backends of the benchmark's database ("cpu/req pg"); see bench/cpu.py. On a small machine where the
 database shares the cores, CPU per request is the figure that carries over to a larger one.
 Items changed are counted from the audit log, so a request that changed nothing does not count.
+
+    ./dev bench --sizes 100000 --scenarios reassign1,reassign100 --webhooks 0,3
+
+``--webhooks 0,3`` measures each scenario with no webhook and then with three active org webhooks (every
+event) to a local receiver (bench/receiver.py), back to back on the same server, and prints the second's
+requests/s as a share of the first's. With webhooks it reports the delivery lag (the receiver's clock
+minus the change's time) of the deliveries the loaded phase owed, which grows with the backlog when the
+load owes more deliveries than a process sends, and then of a capped load that owes about
+``--lag-deliveries`` (500) a second, which a process keeps up with: the lag a steady load sees.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The dispatcher's HTTP/1.1 client: a POST on a kept-alive connection, on asyncio's own streams.
 
-A delivery is one small POST whose answer's body is read and dropped; httpx spent several times the CPU
-of the rest of a delivery on it (its request and response models, its pool's bookkeeping), which capped a
-process at some hundreds of deliveries a second. This client keeps up to ``per_origin`` connections open
+A delivery is one small POST whose answer's body is read and dropped, so the dispatcher needs little of
+a general client (httpx builds request and response models and keeps a pool's bookkeeping for each
+request, in the same event loop as the API). This client keeps up to ``per_origin`` connections open
 per scheme, host and port (TLS for ``https``, verified with the system's certificates), writes the
 request in one piece and reads the status line, the headers and the body (``Content-Length``, chunked, or
 until the server closes). A connection is reused only after a complete answer that did not ask to close
