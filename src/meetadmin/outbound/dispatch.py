@@ -258,6 +258,9 @@ class Dispatcher:
             error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
         except HttpError as exc:
             error = str(exc)[:500] or type(exc).__name__
+        except Exception as exc:  # never leave a claimed delivery unrecorded: a failed attempt
+            log.exception("webhook delivery to %s failed unexpectedly", hook.target_url)
+            error = f"{type(exc).__name__}: {exc}"[:500]
         elapsed = int((time.perf_counter() - started) * 1000)
         ok = error is None
         retry_at: datetime | None = None

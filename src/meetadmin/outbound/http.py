@@ -46,21 +46,10 @@ class Client:
         """POST ``body``; the answer's status. ``TimeoutError`` when the whole exchange took longer than
         the timeout; ``HttpError`` when it failed otherwise."""
         origin, path = self._target(url)
-        head = b"".join(
-            (
-                b"POST ",
-                path,
-                b" HTTP/1.1\r\nHost: ",
-                _host_header(origin).encode("latin-1"),
-                b"\r\nUser-Agent: ",
-                self.user_agent.encode("latin-1"),
-                b"\r\nContent-Length: ",
-                str(len(body)).encode(),
-                b"\r\n",
-                *(f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items()),
-                b"\r\n",
-            )
-        )
+        try:
+            head = self._head(origin, path, len(body), headers)
+        except UnicodeError as exc:
+            raise HttpError(f"InvalidURL: {exc}") from exc
         slot = self._slots.get(origin)
         if slot is None:
             slot = self._slots[origin] = asyncio.Semaphore(self.per_origin)
@@ -75,6 +64,23 @@ class Client:
             reader, writer = await self._connect(origin)
             return await self._exchange(origin, reader, writer, head + body)
 
+    def _head(self, origin: Origin, path: bytes, length: int, headers: dict[str, str]) -> bytes:
+        return b"".join(
+            (
+                b"POST ",
+                path,
+                b" HTTP/1.1\r\nHost: ",
+                _host_header(origin).encode("idna"),
+                b"\r\nUser-Agent: ",
+                self.user_agent.encode("latin-1"),
+                b"\r\nContent-Length: ",
+                str(length).encode(),
+                b"\r\n",
+                *(f"{k}: {v}\r\n".encode("latin-1") for k, v in headers.items()),
+                b"\r\n",
+            )
+        )
+
     async def aclose(self) -> None:
         for idle in self._idle.values():
             for _reader, writer in idle:
@@ -84,11 +90,14 @@ class Client:
     def _target(self, url: str) -> tuple[Origin, bytes]:
         found = self._targets.get(url)
         if found is None:
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
+            try:
+                parts = urlsplit(url)
+                scheme = parts.scheme.lower()
+                port = parts.port or (443 if scheme == "https" else 80)
+            except ValueError as exc:
+                raise HttpError(f"InvalidURL: {exc}") from exc
             if scheme not in ("http", "https") or not parts.hostname:
-                raise HttpError(f"not an http(s) URL: {url}")
-            port = parts.port or (443 if scheme == "https" else 80)
+                raise HttpError(f"InvalidURL: not an http(s) URL: {url}")
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             found = ((scheme, parts.hostname, port), path.encode("latin-1", "replace"))
             if len(self._targets) > 10_000:
