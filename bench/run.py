@@ -19,7 +19,8 @@ event) to a local receiver (bench/receiver.py), back to back on the same server,
 requests/s as a share of the first's. With webhooks it reports the delivery lag (the receiver's clock
 minus the change's time) of the deliveries the loaded phase owed, which grows with the backlog when the
 load owes more deliveries than a process sends, and then of a capped load that owes about
-``--lag-deliveries`` (500) a second, which a process keeps up with: the lag a steady load sees.
+``--lag-deliveries`` (500) a second, or half the full load's requests/s if that is less: a load the
+process keeps up with, so its lag is what a steady load sees.
 """
 
 from __future__ import annotations
@@ -194,8 +195,8 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
             receiver = start_receiver(receiver_port)
             print(
                 f"webhooks: {' then '.join(map(str, args.webhooks))} active org webhooks (event all) to a "
-                f"receiver on 127.0.0.1, back to back per scenario; delivery lag at a capped load of about "
-                f"{args.lag_deliveries:g} deliveries/s for {args.duration:g} s"
+                f"receiver on 127.0.0.1, back to back per scenario; delivery lag at full load and at a load "
+                f"capped at {args.lag_deliveries:g} deliveries/s or half the full load's req/s"
             )
         header = (
             f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
@@ -249,7 +250,8 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                         + (f" ({owed_at_end / waited:.0f}/s)" if waited > 1 else "")
                     )
                     if args.lag_deliveries and not left:
-                        rate = args.lag_deliveries / (batch * hooks)
+                        # at most half the rate the full load reached: a load the server keeps up with
+                        rate = min(args.lag_deliveries / (batch * hooks), loaded.rate() / 2)
                         receiver_stats(receiver_port, reset=True)
                         capped = asyncio.run(
                             loadgen.run(
@@ -259,7 +261,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                         owed_at_end = owed_count(url)
                         waited = drain(url, args.drain_limit)
                         notes.append(
-                            f"   capped at {rate:g} req/s ({capped.rate():.1f} done, p99 "
+                            f"   capped at {rate:.1f} req/s ({capped.rate():.1f} done, p99 "
                             f"{capped.percentile(99):.0f} ms): {lag_text(receiver_stats(receiver_port))}; "
                             f"{owed_at_end} owed when the load stopped, delivered {waited:.1f} s later"
                         )
