@@ -247,7 +247,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                             if left
                             else f"delivered {waited:.1f} s later"
                         )
-                        + (f" ({owed_at_end / waited:.0f}/s)" if waited > 1 else "")
+                        + (f" ({(owed_at_end - left) / waited:.0f}/s)" if waited > 1 else "")
                     )
                     if args.lag_deliveries and not left:
                         # at most half the rate the full load reached: a load the server keeps up with
