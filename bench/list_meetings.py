@@ -155,6 +155,12 @@ def main(argv: list[str]) -> None:
             load_documents(session, [("bench", FixtureDoc.model_validate(build(args.series, args.hosts)))])
         print(f"loaded {args.series} series in {time.perf_counter() - started:.1f}s")
     client = TestClient(create_app(Settings(database_url=url), engine=engine))
+    floor = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        client.get("/health")
+        floor.append(time.perf_counter() - t0)
+    print(f"{'floor: GET /health':28} requests= 20 (the harness's own cost)  p50={_pct(floor, 0.5):7.1f}ms")
     rng = random.Random(7)
     for name, token, params in _scenarios(args.hosts):
         if args.only and args.only not in name:

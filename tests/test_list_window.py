@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from meetadmin.domain.meeting_rules import last_end
 from meetadmin.domain.occurrences import MAX_OCCURRENCES, OccurrenceChange, effective_occurrences
-from meetadmin.services.meeting_list_window import fast_forward, occurrences_in
+from meetadmin.services.meeting_list_window import fast_forward, occurrences_in, rule_end
 
 ZONES = [None, "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
 RULES = [
@@ -59,3 +60,14 @@ def test_fast_forward_moves_the_start_only_for_a_plain_rule_before_the_cap() -> 
     for rule in ("FREQ=WEEKLY;BYDAY=MO", "FREQ=WEEKLY;UNTIL=20270101T000000Z", "FREQ=DAILY;COUNT=10", ""):
         assert fast_forward(start, end, rule, None, later) == (start, end, rule)
     assert fast_forward(start, end, "FREQ=DAILY", None, datetime(1, 1, 1)) == (start, end, "FREQ=DAILY")
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_the_end_of_a_plain_rule_with_a_count_is_that_of_its_expansion(zone: str | None) -> None:
+    rng = random.Random(str(zone))
+    for _ in range(40):
+        start = datetime(2024, 1, 1, 2, 30) + timedelta(days=rng.randint(0, 400), minutes=rng.choice([0, 30]))
+        end = start + timedelta(minutes=rng.choice([30, 90]))
+        rule = rng.choice(["FREQ=DAILY;COUNT=", "FREQ=WEEKLY;INTERVAL=2;COUNT=", "FREQ=WEEKLY;COUNT="])
+        rule += str(rng.choice([1, 7, 26, 30, 2500]))
+        assert rule_end(start, end, rule, zone) == last_end(start, end, rule, zone)

@@ -43,7 +43,7 @@ from meetadmin.store.meeting_reads import InstanceView, SeriesView, person_key_b
 from meetadmin.store.sites import site_by_url
 from meetadmin.store.writer import orm
 
-BATCH = 500  # series keys read at a time
+BATCH = 1000  # series keys read at a time, at most
 VIEW_CHUNK = 50  # series loaded at a time (those that may have an occurrence in the window)
 SCAN_LIMIT = 20_000  # series keys one request may look at before it answers with what it has
 STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for its occurrence
@@ -133,15 +133,17 @@ def _scan_series(
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
     after: tuple[datetime, str] | None,
+    want: int,
     inclusive_first: str | None = None,
 ) -> Iterator[tuple[SeriesView, list[Occurrence]] | _Stop]:
     """Series with an occurrence in the window, in ``(start, id)`` order, with those occurrences.
 
     SQL gives the keys of candidate series; recurring ones whose rule ended before the window are
     dropped without loading them, and the rest are loaded VIEW_CHUNK at a time (a page that fills up
-    early loads no more). At most SCAN_LIMIT keys are looked at; a final ``_Stop`` then marks where
-    the scan stopped. ``inclusive_first`` names a series to look at again first (a page that ended
-    among its occurrences).
+    early loads no more). The first batch of keys is sized for ``want`` items, later ones grow to
+    BATCH. At most SCAN_LIMIT keys are looked at; a final ``_Stop`` then marks where the scan stopped.
+    ``inclusive_first`` names a series to look at again first (a page that ended among its
+    occurrences).
     """
     scanned = 0
     if inclusive_first is not None:
@@ -150,8 +152,9 @@ def _scan_series(
             occs = in_window(first, window)
             if occs:
                 yield first, occs
+    size = min(BATCH, 2 * want + 20)
     while True:
-        keys = series_keys(session, flt, window[0], window[1], after, BATCH)
+        keys = series_keys(session, flt, window[0], window[1], after, size)
         stop = len(keys)
         if scanned + len(keys) >= SCAN_LIMIT:
             stop = SCAN_LIMIT - scanned
@@ -165,12 +168,13 @@ def _scan_series(
                 if view is not None and occs:
                     yield view, occs
         scanned += stop
-        if stop < len(keys) or (scanned >= SCAN_LIMIT and len(keys) == BATCH):
+        if stop < len(keys) or (scanned >= SCAN_LIMIT and len(keys) == size):
             yield _Stop(keys[stop - 1].start, keys[stop - 1].id)
             return
-        if len(keys) < BATCH:
+        if len(keys) < size:
             return
         after = (keys[-1].start, keys[-1].id)
+        size = min(BATCH, size * 4)
 
 
 def _matches(view: SeriesView, flt: SeriesFilter) -> bool:
@@ -194,7 +198,7 @@ def _series(
     if query.state is not None and query.state not in SERIES_STATES:
         return page
     after = (cursor.start, cursor.id) if cursor else None
-    for entry in _scan_series(session, flt, window, after):
+    for entry in _scan_series(session, flt, window, after, query.max):
         if isinstance(entry, _Stop):  # the scan stopped early: carry on after this series next time
             page.next = Cursor.write("meetingSeries", window, entry.start, entry.id)
             return page
@@ -235,7 +239,7 @@ def _occurrences(
         return page
     after = (cursor.start, cursor.id) if cursor else None
     chunk: list[tuple[SeriesView, list[Occurrence]] | _Stop] = []
-    for entry in _scan_series(session, flt, window, after, cursor.id if cursor else None):
+    for entry in _scan_series(session, flt, window, after, query.max, cursor.id if cursor else None):
         chunk.append(entry)
         if len(chunk) >= 50 or isinstance(entry, _Stop):
             if _fill(session, chunk, page, query, now, window, cursor):

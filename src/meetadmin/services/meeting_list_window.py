@@ -39,7 +39,7 @@ def may_overlap(key: SeriesKey, window: tuple[datetime, datetime]) -> bool:
         return True
     if key.exceptions_end is not None and key.exceptions_end > window[0]:
         return True  # an occurrence moved into (or past) the window
-    finish = last_end(key.start, key.end, key.recurrence, key.timezone)
+    finish = rule_end(key.start, key.end, key.recurrence, key.timezone)
     return finish is None or finish > window[0]
 
 
@@ -47,10 +47,26 @@ def in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[Occur
     """The series' occurrences overlapping the window, its exceptions applied."""
     s = view.series
     if s.recurrence and not view.changes:
-        finish = last_end(s.start, s.end, s.recurrence, s.timezone)
+        finish = rule_end(s.start, s.end, s.recurrence, s.timezone)
         if finish is not None and finish <= window[0]:
             return []
     return occurrences_in(s.start, s.end, s.recurrence, s.timezone, view.changes, window)
+
+
+def rule_end(start: datetime, end: datetime, rule: str, timezone: str | None) -> datetime | None:
+    """``domain.meeting_rules.last_end``; a plain rule with a count computes its last occurrence."""
+    plain = _plain_rule(rule)
+    if plain is None:
+        return last_end(start, end, rule, timezone)
+    freq, interval, count = plain
+    if count is None or count >= MAX_OCCURRENCES:
+        return None  # as last_end: it runs past what we expand
+    tz = wall_zone(timezone)
+    try:
+        last = to_utc(to_local(start, tz) + (count - 1) * _STEP[freq] * interval, tz)
+    except (OverflowError, ValueError):
+        return last_end(start, end, rule, timezone)
+    return last + (end - start)
 
 
 def occurrences_in(

@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
@@ -72,7 +73,7 @@ def series_keys(
     """
     s = MeetingSeries
     stmt = (
-        select(s.id, s.start, s.end, s.recurrence, s.timezone, s.exceptions_end)
+        select(s.id, _raw(s.start), _raw(s.end), s.recurrence, s.timezone, _raw(s.exceptions_end))
         .where(
             # One host's series: let the host index find their few rows (and sort those), rather than
             # walk the organisation's series in start order (``org_id || ''`` hides the org index).
@@ -98,7 +99,25 @@ def series_keys(
         stmt = stmt.where(s.meeting_number == flt.meeting_number)
     if after is not None:
         stmt = stmt.where(_after(s.start, s.id, after[0], after[1]))  # type: ignore[arg-type]
-    return [SeriesKey(*row) for row in session.execute(stmt)]
+    return [
+        SeriesKey(key, _when(start), _when(end), rule, zone, _when(moved) if moved is not None else None)
+        for key, start, end, rule, zone, moved in session.connection().execute(stmt)
+    ]
+
+
+def _raw(column: QueryableAttribute[Any]) -> ColumnElement[object]:
+    """The column as the driver gives it: SQLite's text is parsed by ``_when``, ~20 times faster than
+    SQLAlchemy's DateTime processor (which cost more than the query on a batch of 1,000 keys)."""
+    return type_coerce(column, _AS_GIVEN)
+
+
+_AS_GIVEN = String()
+
+
+def _when(value: object) -> datetime:
+    if isinstance(value, datetime):  # PostgreSQL
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def series_views(session: Session, ids: Sequence[str]) -> dict[str, SeriesView]:
