@@ -11,6 +11,8 @@ shortcuts keep that cost near the window:
   repeats its first wall-clock start every ``INTERVAL`` days or weeks, so the series from its k-th
   occurrence on is the same rule started k steps later with ``COUNT`` lowered by k. Its occurrences,
   their original starts (the scheduled-meeting IDs) and the exceptions that apply are the same.
+  ``rule_end`` likewise computes the last occurrence of such a rule with a ``COUNT`` instead of
+  expanding it (as ``domain.meeting_rules.last_end`` does, whose answers it gives).
 """
 
 from __future__ import annotations
