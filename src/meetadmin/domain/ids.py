@@ -16,9 +16,9 @@ import re
 import secrets
 import time as _time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import NamedTuple
 
 SERIES_RE = re.compile(r"[0-9a-f]{32}")
 SCHEDULED_RE = re.compile(r"([0-9a-f]{32})_(\d{8}T\d{6}Z)")
@@ -35,8 +35,7 @@ class MeetingIdKind(Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class ParsedMeetingId:
+class ParsedMeetingId(NamedTuple):
     kind: MeetingIdKind
     series_id: str
     occurrence_start: datetime | None = None

@@ -6,6 +6,7 @@ Each function here is pure: it looks only at the values it is given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from meetadmin.domain.ids import MeetingIdKind
 
@@ -26,9 +27,9 @@ class Refusal:
     description: str
 
 
-@dataclass(frozen=True)
-class SeriesFacts:
-    """What the rules need to know about one meeting series."""
+class SeriesFacts(NamedTuple):
+    """What the rules need to know about one meeting series (a named tuple: a reassignment builds one
+    per series, and a tuple is built several times faster than a frozen dataclass)."""
 
     id: str
     site_url: str

@@ -15,7 +15,6 @@ Callers: ``add_events`` from a service's transaction (Create a Meeting: ``create
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
@@ -39,8 +38,7 @@ HIDDEN = ("password", "hostKey", "telephony")
 WAKE = "meetadmin_webhook_events"  # set in the connection's info when events were queued (see dispatch)
 
 
-@dataclass(frozen=True)
-class EventItem:
+class EventItem(NamedTuple):
     """A meeting an event is about: a series or scheduled meeting ID, and for a change of host the host
     (person key) it had before."""
 

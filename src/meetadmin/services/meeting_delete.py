@@ -6,7 +6,7 @@ delete by someone other than the host queues a ``meetingCancelled`` notice to th
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -16,7 +16,7 @@ from meetadmin.domain.people import TokenOwner
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_target import MeetingChange, Target, audit, find_target
 from meetadmin.store.meeting_exceptions import delete_series, save_change
-from meetadmin.store.notices import add_notices
+from meetadmin.store.notices import MEETING_CANCELLED, NewNotice, add_notices
 
 
 def delete_meeting(
@@ -41,17 +41,15 @@ def delete_meeting(
         audit(conn, caller, now, tracking_id, "deleteMeeting", target, data)
     notify = send_email and target.series.host.key != caller.person_key
     if notify:
-        add_notices(conn, [_cancelled_notice(caller, target, now, tracking_id)])
+        add_notices(conn, now, [_cancelled_notice(caller, target, tracking_id)])
     return MeetingChange("deleted", target, None, caller, as_admin, notice_sent=notify)
 
 
-def _cancelled_notice(
-    caller: TokenOwner, target: Target, now: datetime, tracking_id: str
-) -> dict[str, object]:
+def _cancelled_notice(caller: TokenOwner, target: Target, tracking_id: str) -> NewNotice:
     view = target.series
     occ = target.occurrence
     what = "meeting series" if occ is None else "scheduled meeting"
-    payload: dict[str, object] = {
+    payload: dict[str, Any] = {
         "meetingId": target.meeting_id,
         "meetingSeriesId": view.series.id,
         "meetingType": target.kind.value,
@@ -72,11 +70,4 @@ def _cancelled_notice(
         payload["scheduledMeetingId"] = scheduled_meeting_id(view.series.id, occ.original)
         payload["start"] = occ.start.strftime("%Y-%m-%dT%H:%M:%SZ")
         payload["recurrence"] = None
-    return {
-        "org_id": caller.org_id,
-        "kind": "meetingCancelled",
-        "recipient": view.host.email,
-        "subject": f"Cancelled: {target.title}",
-        "payload": payload,
-        "created": now,
-    }
+    return NewNotice(caller.org_id, MEETING_CANCELLED, view.host.email, f"Cancelled: {target.title}", payload)

@@ -9,6 +9,7 @@ one request scans a bounded number of rows (a short page then still carries a ``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -19,15 +20,15 @@ from meetadmin.domain.meeting_rules import (
     ALLOWED_SCHEDULED_TYPES,
     SERIES_STATES,
     RuleError,
-    last_end,
     list_window,
     series_state,
 )
-from meetadmin.domain.occurrences import Occurrence, effective_occurrences
+from meetadmin.domain.occurrences import Occurrence
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import BadRequest, NotFound
 from meetadmin.services.common import utcnow
 from meetadmin.services.meeting_list_types import Cursor, Listed, ListPage, ListQuery
+from meetadmin.services.meeting_list_window import in_window, may_overlap
 from meetadmin.services.meetings import scheduled_state, upcoming_occurrence
 from meetadmin.store.meeting_list import (
     InstanceFilter,
@@ -35,13 +36,16 @@ from meetadmin.store.meeting_list import (
     instance_batch,
     instance_starts,
     series_batch,
+    series_keys,
+    series_views,
 )
 from meetadmin.store.meeting_reads import InstanceView, SeriesView, person_key_by_email, series_view
 from meetadmin.store.sites import site_by_url
 from meetadmin.store.writer import orm
 
-BATCH = 200
-SCAN_LIMIT = 5000  # rows one request may look at before it answers with what it has
+BATCH = 1000  # series keys read at a time, at most
+VIEW_CHUNK = 50  # series loaded at a time (those that may have an occurrence in the window)
+SCAN_LIMIT = 20_000  # series keys one request may look at before it answers with what it has
 STARTED_EARLY = timedelta(minutes=15)  # an instance this early still counts for its occurrence
 OCCURRENCE_STATES = frozenset({"scheduled", "ready", "ended", "missed"})
 
@@ -116,14 +120,12 @@ def _instance_states(state: str | None) -> tuple[str, ...] | None:
 # --- series ------------------------------------------------------------------------------------------
 
 
-def _in_window(view: SeriesView, window: tuple[datetime, datetime]) -> list[Occurrence]:
-    """The series' occurrences overlapping the window, its exceptions applied."""
-    s = view.series
-    if s.recurrence and not view.changes:
-        finish = last_end(s.start, s.end, s.recurrence, s.timezone)
-        if finish is not None and finish <= window[0]:
-            return []
-    return effective_occurrences(s.start, s.end, s.recurrence, view.changes, window[0], window[1], s.timezone)
+@dataclass(frozen=True)
+class _Stop:
+    """Where a scan stopped early: everything up to and including this ``(start, id)`` has been seen."""
+
+    start: datetime
+    id: str
 
 
 def _scan_series(
@@ -131,34 +133,48 @@ def _scan_series(
     flt: SeriesFilter,
     window: tuple[datetime, datetime],
     after: tuple[datetime, str] | None,
+    want: int,
     inclusive_first: str | None = None,
-) -> Iterator[tuple[SeriesView, list[Occurrence] | None]]:
+) -> Iterator[tuple[SeriesView, list[Occurrence]] | _Stop]:
     """Series with an occurrence in the window, in ``(start, id)`` order, with those occurrences.
 
-    At most SCAN_LIMIT rows are looked at; a final ``(view, None)`` then marks where the scan stopped
-    (everything up to and including ``view`` has been seen). ``inclusive_first`` names a series to look
-    at again first (a page that ended among its occurrences).
+    SQL gives the keys of candidate series; recurring ones whose rule ended before the window are
+    dropped without loading them, and the rest are loaded VIEW_CHUNK at a time (a page that fills up
+    early loads no more). The first batch of keys is sized for ``want`` items, later ones grow to
+    BATCH. At most SCAN_LIMIT keys are looked at; a final ``_Stop`` then marks where the scan stopped.
+    ``inclusive_first`` names a series to look at again first (a page that ended among its
+    occurrences).
     """
     scanned = 0
     if inclusive_first is not None:
         first = series_view(session, flt.org_id, inclusive_first)
         if first is not None and _matches(first, flt):
-            occs = _in_window(first, window)
+            occs = in_window(first, window)
             if occs:
                 yield first, occs
+    size = min(BATCH, 2 * want + 20)
     while True:
-        batch = series_batch(session, flt, window[0], window[1], after, BATCH)
-        for view in batch:
-            scanned += 1
-            occs = _in_window(view, window)
-            if occs:
-                yield view, occs
-            if scanned >= SCAN_LIMIT:
-                yield view, None
-                return
-        if len(batch) < BATCH:
+        keys = series_keys(session, flt, window[0], window[1], after, size)
+        stop = len(keys)
+        if scanned + len(keys) >= SCAN_LIMIT:
+            stop = SCAN_LIMIT - scanned
+        live = [k.id for k in keys[:stop] if may_overlap(k, window)]
+        for i in range(0, len(live), VIEW_CHUNK):
+            ids = live[i : i + VIEW_CHUNK]
+            views = series_views(session, ids)
+            for series_id in ids:
+                view = views.get(series_id)
+                occs = in_window(view, window) if view is not None else []
+                if view is not None and occs:
+                    yield view, occs
+        scanned += stop
+        if stop < len(keys) or (scanned >= SCAN_LIMIT and len(keys) == size):
+            yield _Stop(keys[stop - 1].start, keys[stop - 1].id)
             return
-        after = (batch[-1].series.start, batch[-1].series.id)
+        if len(keys) < size:
+            return
+        after = (keys[-1].start, keys[-1].id)
+        size = min(BATCH, size * 4)
 
 
 def _matches(view: SeriesView, flt: SeriesFilter) -> bool:
@@ -182,11 +198,12 @@ def _series(
     if query.state is not None and query.state not in SERIES_STATES:
         return page
     after = (cursor.start, cursor.id) if cursor else None
-    for view, occs in _scan_series(session, flt, window, after):
-        s = view.series
-        if occs is None:  # the scan stopped early: carry on after this series next time
-            page.next = Cursor.write("meetingSeries", window, s.start, s.id)
+    for entry in _scan_series(session, flt, window, after, query.max):
+        if isinstance(entry, _Stop):  # the scan stopped early: carry on after this series next time
+            page.next = Cursor.write("meetingSeries", window, entry.start, entry.id)
             return page
+        view, occs = entry
+        s = view.series
         state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         if query.state is not None and state != query.state:
             continue
@@ -221,10 +238,10 @@ def _occurrences(
     if query.state is not None and query.state not in OCCURRENCE_STATES:
         return page
     after = (cursor.start, cursor.id) if cursor else None
-    chunk: list[tuple[SeriesView, list[Occurrence] | None]] = []
-    for entry in _scan_series(session, flt, window, after, cursor.id if cursor else None):
+    chunk: list[tuple[SeriesView, list[Occurrence]] | _Stop] = []
+    for entry in _scan_series(session, flt, window, after, query.max, cursor.id if cursor else None):
         chunk.append(entry)
-        if len(chunk) >= 50 or entry[1] is None:
+        if len(chunk) >= 50 or isinstance(entry, _Stop):
             if _fill(session, chunk, page, query, now, window, cursor):
                 return page
             chunk = []
@@ -245,7 +262,7 @@ def _seen(cursor: Cursor | None, series_id: str, start: datetime) -> bool:
 
 def _fill(
     session: Session,
-    chunk: list[tuple[SeriesView, list[Occurrence] | None]],
+    chunk: list[tuple[SeriesView, list[Occurrence]] | _Stop],
     page: ListPage,
     query: ListQuery,
     now: datetime,
@@ -253,13 +270,14 @@ def _fill(
     cursor: Cursor | None,
 ) -> bool:
     """Add the occurrences of a few series to the page; True when the page is finished."""
-    past = [v.series.id for v, occs in chunk if occs and min(o.start for o in occs) < now]
+    past = [e[0].series.id for e in chunk if not isinstance(e, _Stop) and min(o.start for o in e[1]) < now]
     ran = instance_starts(session, past, now) if past else {}
-    for view, occs in chunk:
-        s = view.series
-        if occs is None:
-            page.next = Cursor.write("scheduledMeeting", window, s.start, s.id)
+    for entry in chunk:
+        if isinstance(entry, _Stop):
+            page.next = Cursor.write("scheduledMeeting", window, entry.start, entry.id)
             return True
+        view, occs = entry
+        s = view.series
         for occ in occs:
             if _seen(cursor, s.id, occ.original):
                 continue
@@ -340,12 +358,12 @@ def _one_series(
         raise BadRequest("'meetingSeriesId' cannot name a personal room meeting.")
     hosts_series = live and (viewer is None or view.host.key == viewer)
     items: list[Listed] = []
-    if query.meeting_type == "meetingSeries" and hosts_series and _in_window(view, window):
+    if query.meeting_type == "meetingSeries" and hosts_series and in_window(view, window):
         s = view.series
         state = series_state(s.state, s.start, s.end, s.recurrence, now, s.timezone)
         items.append(Listed(MeetingIdKind.SERIES, view, s.start, s.end, state))
     if query.meeting_type in (None, "scheduledMeeting") and hosts_series:
-        occs = [o for o in _in_window(view, window) if query.is_modified in (None, o.modified)]
+        occs = [o for o in in_window(view, window) if query.is_modified in (None, o.modified)]
         ran = instance_starts(session, [view.series.id], now).get(view.series.id, [])
         items.extend(_scheduled_item(view, o, _occurrence_state(o.start, o.end, now, ran)) for o in occs)
     if query.meeting_type in (None, "meeting") and not query.wants_content:

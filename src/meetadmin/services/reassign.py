@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -14,12 +15,11 @@ from meetadmin.outbound.events import EventItem, add_events
 from meetadmin.services.common import audit_batch, target_site, utcnow
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.meetings import SeriesRow, series_for_reassign, set_host
-from meetadmin.store.notices import add_notices
+from meetadmin.store.notices import MEETING_CANCELLED, NewNotice, add_notices
 from meetadmin.store.sites import new_host_on_site
 
 
-@dataclass(frozen=True)
-class ItemVerdict:
+class ItemVerdict(NamedTuple):
     meeting_id: str
     status: int
     message: str | None = None
@@ -93,19 +93,23 @@ def _apply(
     series: dict[str, SeriesRow],
     tracking_id: str,
 ) -> None:
+    """Move the series; per series an audit event, the old host's cancellation notice and the
+    ``updated`` webhook event (which carries the host before the move)."""
     now = utcnow()
     set_host(conn, moving, host_key, now)
+    reason = f"The meeting was reassigned to {host_email} by {caller.email}."
     targets = []
     notices = []
     for mid in moving:
         row = series[mid]
+        title = row.title
         targets.append(
             (
                 mid,
-                row.title,
+                title,
                 {
                     "meetingId": mid,
-                    "title": row.title,
+                    "title": title,
                     "siteUrl": site_url,
                     "oldHostEmail": row.host_email,
                     "newHostEmail": host_email,
@@ -113,27 +117,25 @@ def _apply(
             )
         )
         notices.append(
-            {
-                "org_id": caller.org_id,
-                "kind": "meetingCancelled",
-                "recipient": row.host_email,
-                "subject": f"Cancelled: {row.title}",
-                "payload": {
+            NewNotice(
+                caller.org_id,
+                MEETING_CANCELLED,
+                row.host_email,
+                f"Cancelled: {title}",
+                {
                     "meetingId": mid,
-                    "title": row.title,
+                    "title": title,
                     "siteUrl": site_url,
-                    "reason": f"The meeting was reassigned to {host_email} by {caller.email}.",
+                    "reason": reason,
                     "trackingId": tracking_id,
                     "hostName": row.host_display_name,
                     "newHostEmail": host_email,
                     "changedBy": caller.email,
-                    "start": row.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "start": row.start,
                     "timezone": row.timezone,
                     "recurrence": row.recurrence,
                 },
-                "created": now,
-                "sent_at": None,
-            }
+            )
         )
     add_audit_batch(
         conn,
@@ -147,6 +149,6 @@ def _apply(
             targets=targets,
         ),
     )
-    add_notices(conn, notices)
+    add_notices(conn, now, notices)
     moved = [EventItem(mid, series[mid].facts.host_key) for mid in moving]
     add_events(conn, caller.org_id, caller.person_id, "updated", "meetings", moved)

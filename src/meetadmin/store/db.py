@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import itertools
 import os
 import sys
 import threading
@@ -164,23 +163,42 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
             raise
 
 
-_SAVEPOINTS = itertools.count(1)
-
-
 @contextmanager
 def savepoint(conn: Connection) -> Iterator[Connection]:
     """A savepoint in the running transaction, sent straight to the driver (SQLAlchemy's
     ``begin_nested`` costs several times as much, and group commit takes two per request): released
-    when the block succeeds, rolled back to on any exception."""
-    name = f"meetadmin_{next(_SAVEPOINTS)}"
-    run_sql(conn, f"SAVEPOINT {name}")
+    when the block succeeds, rolled back to on any exception. Savepoints are named by their depth, so
+    every request sends the same few statements: a name per savepoint made each one a statement of its
+    own, which pushed the hot statements out of the driver's statement cache (SQLite re-prepared a
+    100-row insert) and grew ``_dialect_sql``'s cache without bound (PostgreSQL)."""
+    depth = conn.info.get(_DEPTH, 0) + 1
+    conn.info[_DEPTH] = depth
     try:
-        yield conn
-    except BaseException:
-        run_sql(conn, f"ROLLBACK TO SAVEPOINT {name}")
-        run_sql(conn, f"RELEASE SAVEPOINT {name}")
-        raise
-    run_sql(conn, f"RELEASE SAVEPOINT {name}")
+        run_sql(conn, _SAVEPOINT_SQL[depth][0])
+        try:
+            yield conn
+        except BaseException:
+            run_sql(conn, _SAVEPOINT_SQL[depth][1])
+            run_sql(conn, _SAVEPOINT_SQL[depth][2])
+            raise
+        run_sql(conn, _SAVEPOINT_SQL[depth][2])
+    finally:
+        conn.info[_DEPTH] = depth - 1
+
+
+class _SavepointSql(dict[int, tuple[str, str, str]]):
+    def __missing__(self, depth: int) -> tuple[str, str, str]:
+        name = f"meetadmin_{depth}"
+        found = self[depth] = (
+            f"SAVEPOINT {name}",
+            f"ROLLBACK TO SAVEPOINT {name}",
+            f"RELEASE SAVEPOINT {name}",
+        )
+        return found
+
+
+_DEPTH = "meetadmin_savepoint_depth"
+_SAVEPOINT_SQL = _SavepointSql()
 
 
 # --- Hand-written SQL on the driver, for the statements every reassignment and refresh runs -----------

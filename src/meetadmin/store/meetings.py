@@ -6,7 +6,6 @@ This is the hot path of every reassignment, so its statements are hand-written S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -16,13 +15,12 @@ from meetadmin.domain.reassign import SeriesFacts
 from meetadmin.store.db import db_time, from_db_time, marks, run_sql, sql
 
 
-@dataclass(frozen=True)
-class SeriesRow:
+class SeriesRow(NamedTuple):
     facts: SeriesFacts
     title: str
     host_email: str
     host_display_name: str
-    start: datetime
+    start: str  # the first start, UTC, as Webex writes times: 2026-12-01T10:00:00Z
     timezone: str
     recurrence: str | None
 
@@ -101,27 +99,29 @@ def series_for_reassign(
         if r.org_id != org_id:
             continue  # another organisation's meeting is simply not found
         facts = SeriesFacts(
-            id=r.id,
-            site_url=r.site_url,
-            host_key=r.host_id,
-            scheduled_type=r.scheduled_type,
-            state=r.state,
-            session_type_id=r.session_type_id,
-            session_type_kind=r.kind,
-            callback=bool(r.callback),
-            integration=r.integration,
-            scheduled_on_behalf=r.scheduled_by_id is not None and r.scheduled_by_id != r.host_id,
+            r.id,
+            r.site_url,
+            r.host_id,
+            r.scheduled_type,
+            r.state,
+            r.session_type_id,
+            r.kind,
+            bool(r.callback),
+            r.integration,
+            r.scheduled_by_id is not None and r.scheduled_by_id != r.host_id,
         )
         rows[r.id] = SeriesRow(
-            facts=facts,
-            title=r.title,
-            host_email=r.email,
-            host_display_name=r.display_name,
-            start=from_db_time(r.start),
-            timezone=r.timezone,
-            recurrence=r.recurrence,
+            facts, r.title, r.email, r.display_name, webex_time(r.start), r.timezone, r.recurrence
         )
     return rows
+
+
+def webex_time(value: Any) -> str:
+    """A stored time as Webex writes it (``2026-12-01T10:00:00Z``); SQLite's text form is cut, not parsed
+    (SQLAlchemy stores ``2026-12-01 10:00:00.000000``)."""
+    if isinstance(value, str) and len(value) >= 19 and value[10] == " ":
+        return f"{value[:10]}T{value[11:19]}Z"
+    return from_db_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:

@@ -182,7 +182,11 @@ class MeetingInstance(Base):
     end: Mapped[datetime | None] = mapped_column(DateTime)
     state: Mapped[str] = mapped_column(String(32))
 
-    __table_args__ = (Index("ix_meeting_instances_start", "start", "id"),)  # List Meetings' keyset order
+    __table_args__ = (
+        Index("ix_meeting_instances_start", "start", "id"),  # List Meetings' keyset order
+        # Where that walk starts: the earliest instance still running or ending after a window's start.
+        Index("ix_meeting_instances_end_start", "end", "start"),
+    )
 
 
 class MeetingException(Base):

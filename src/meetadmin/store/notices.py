@@ -13,7 +13,7 @@ queries name ``status = 'pending'`` literally so that SQLite's planner uses the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -46,19 +46,21 @@ class RoomChange(NamedTuple):
     changed_by: str  # the email of who refreshed it
 
 
-def add_notices(conn: Connection, notices: Iterable[dict[str, Any]]) -> None:
-    """Queue notices, each a dict of ``org_id``, ``kind``, ``recipient``, ``subject``, ``payload``,
-    ``created`` (other keys are ignored), in one statement per hundred."""
+class NewNotice(NamedTuple):
+    """A notice to queue: rendered from ``payload`` when it is sent or read (``outbound/mail.py``)."""
+
+    org_id: str
+    kind: str
+    recipient: str
+    subject: str
+    payload: dict[str, Any]
+
+
+def add_notices(conn: Connection, now: datetime, notices: Sequence[NewNotice]) -> None:
+    """Queue notices created ``now``, in one statement per hundred."""
+    created = db_time(conn, now)
     rows = [
-        (
-            n["org_id"],
-            n["kind"],
-            n["recipient"],
-            n["recipient"].lower(),
-            n["subject"],
-            db_json(n["payload"]),
-            db_time(conn, n["created"]),
-        )
+        (n.org_id, n.kind, n.recipient, n.recipient.lower(), n.subject, db_json(n.payload), created)
         for n in notices
     ]
     if rows:
