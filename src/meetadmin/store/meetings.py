@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_time, from_db_time, marks, run_sql, sql
+from meetadmin.store.db import db_time, from_db_time, marks, run_later, run_sql, sql
 
 
 @dataclass(frozen=True)
@@ -125,5 +125,6 @@ def series_for_reassign(
 
 
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:
-    """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
-    run_sql(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])
+    """Give the series a new host. Ended instances keep the host they ran under (their own column).
+    Deferred on PostgreSQL (``store.db.run_later``): it goes out with the next statement."""
+    run_later(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])
