@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -367,7 +367,7 @@ def run_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
     _defer(conn, sql, params, many=False)
 
 
-def _defer(conn: Connection, sql: str, params: Any, many: bool) -> None:
+def _defer(conn: Connection, sql: str, params: Any, many: bool) -> Any:
     info = conn.info
     driver: Any = conn.connection.driver_connection
     if PIPELINE not in info:
@@ -385,6 +385,23 @@ def _defer(conn: Connection, sql: str, params: Any, many: bool) -> None:
     except conn.dialect.loaded_dbapi.Error as exc:  # an earlier deferred statement's error
         _drop_deferred(conn)
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    return cursor
+
+
+def read_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Any]]:
+    """Send a statement whose rows are needed later; the rows, when called. On PostgreSQL it goes out
+    with the next statement waited for (as ``run_later``), so two reads that do not depend on each
+    other cost one round trip; on SQLite it runs now."""
+    if conn.dialect.paramstyle == "qmark":
+        rows = run_sql(conn, sql, params)
+        return lambda: rows
+    cursor = _defer(conn, sql, params, many=False)
+
+    def fetch() -> list[Any]:
+        send_deferred(conn)  # when nothing has sent it yet
+        return list(cursor.fetchall()) if cursor.description else []
+
+    return fetch
 
 
 def send_deferred(conn: Connection) -> None:
