@@ -308,15 +308,17 @@ def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
     sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, params, False)
     try:
-        if conn.dialect.paramstyle != "qmark" and PIPELINE in conn.info:
-            # Deferred statements are waiting: this one goes out with them, in the same round trip.
+        if conn.dialect.paramstyle == "qmark":
             cursor.execute(sql, params)
+            if count:
+                return cursor.rowcount
+            return list(cursor.fetchall()) if cursor.description else []
+        cursor.execute(sql, params)
+        if PIPELINE in conn.info:  # deferred statements wait: this one went out with them, one round trip
             _end_pipeline(conn)
-        else:
-            cursor.execute(sql, params)
         if count:
             return cursor.rowcount
-        return list(cursor.fetchall()) if cursor.description else []
+        return _rows(cursor)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
@@ -399,9 +401,19 @@ def read_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Callab
 
     def fetch() -> list[Any]:
         send_deferred(conn)  # when nothing has sent it yet
-        return list(cursor.fetchall()) if cursor.description else []
+        return _rows(cursor)
 
     return fetch
+
+
+def _rows(cursor: Any) -> list[Any]:
+    """A psycopg cursor's rows, if its statement returns any (``description`` builds a column object
+    per column to say so, on every call)."""
+    result = cursor.pgresult
+    return cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+
+
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK
 
 
 def send_deferred(conn: Connection) -> None:
