@@ -10,9 +10,10 @@ from sqlalchemy import Connection
 from meetadmin import clock
 from meetadmin.domain.ids import ordered_uuids
 from meetadmin.domain.people import TokenOwner
+from meetadmin.domain.reassign import NewHost
 from meetadmin.errors import BadRequest
 from meetadmin.store.audit import AuditBatch
-from meetadmin.store.sites import SiteRow, site_by_id, site_by_url
+from meetadmin.store.sites import SiteRow, site_by_id, site_by_url, site_with_new_host
 
 
 def utcnow() -> datetime:
@@ -32,6 +33,23 @@ def target_site(conn: Connection, caller: TokenOwner, site_url: str | None) -> S
         site = site_by_id(conn, caller.preferred_site_id)
         if site is not None:
             return site
+    raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
+
+
+def target_site_with_host(
+    conn: Connection, caller: TokenOwner, site_url: str | None, email: str
+) -> tuple[SiteRow, NewHost | None]:
+    """``target_site``, and the person with ``email`` and what they may do there
+    (``store.sites.new_host_on_site``), in one statement."""
+    if site_url is not None and site_url.strip():
+        found = site_with_new_host(conn, caller.org_id, email, site_url, None)
+        if found is None:
+            raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
+        return found
+    if caller.preferred_site_id is not None:
+        found = site_with_new_host(conn, caller.org_id, email, None, caller.preferred_site_id)
+        if found is not None:
+            return found
     raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
 
 

@@ -12,11 +12,10 @@ from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.people import TokenOwner
 from meetadmin.errors import Forbidden
 from meetadmin.outbound.events import EventItem, add_events
-from meetadmin.services.common import audit_batch, target_site, utcnow
+from meetadmin.services.common import audit_batch, target_site_with_host, utcnow
 from meetadmin.store.audit import add_audit_batch
-from meetadmin.store.meetings import SeriesRow, series_for_reassign, set_host
+from meetadmin.store.meetings import SeriesRow, series_for_reassign_later, set_host
 from meetadmin.store.notices import MEETING_CANCELLED, NewNotice, add_notices
-from meetadmin.store.sites import new_host_on_site
 
 
 class ItemVerdict(NamedTuple):
@@ -51,15 +50,15 @@ def reassign_hosts(
 ) -> ReassignOutcome:
     """Move ``meeting_ids`` to ``host_email``, or with ``apply=False`` only say what would happen (in a
     write transaction when applying: the series are locked)."""
-    site = target_site(conn, caller, site_url)
-    host = new_host_on_site(conn, caller.org_id, host_email, site.id)
+    parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
+    wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
+    # The series are asked for first: on PostgreSQL they come in the site's and host's round trip.
+    load_series = series_for_reassign_later(conn, caller.org_id, sorted(wanted), lock=apply)
+    site, host = target_site_with_host(conn, caller, site_url, host_email)
     refusal = rules.host_refusal(host, site.site_url, host_email.strip())
     if refusal is not None or host is None:
         raise Forbidden(refusal.description if refusal else "", message=refusal.message if refusal else None)
-
-    parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
-    wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
-    series = series_for_reassign(conn, caller.org_id, sorted(wanted), lock=apply)
+    series = load_series()
 
     verdicts: list[ItemVerdict] = []
     moving: list[str] = []

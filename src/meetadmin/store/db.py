@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import sys
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,7 +93,20 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     # No pool_pre_ping: it cost a round trip (and an autocommit toggle) on every checkout. A connection
     # the server dropped fails its first statement instead, before anything is committed, and the
     # Writer runs the work again once on a fresh connection (``store.writer.lost_connection``).
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _configure_postgresql(engine)
+    return engine
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def _send_deferred_first(
+        conn: Connection, cursor: Any, _sql: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        # Core statements (and any driver cursor but the store's own RawCursor) need the connection out
+        # of pipeline mode: what was deferred goes first (``run_later``).
+        if PIPELINE in conn.info and not isinstance(cursor, _raw_cursor_class()):
+            send_deferred(conn)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -148,14 +162,19 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
             try:
                 yield conn
             except BaseException:
+                _drop_deferred(conn)
                 trans.rollback()
                 raise
             try:
+                if PIPELINE in conn.info:
+                    _commit_deferred(conn)  # the deferred statements and COMMIT: one round trip
                 trans.commit()
             except DBAPIError as exc:
-                exc.meetadmin_at_commit = True  # type: ignore[attr-defined]  # outcome unknown: no retry
+                if not getattr(exc, "meetadmin_before_commit", False):
+                    exc.meetadmin_at_commit = True  # type: ignore[attr-defined]  # outcome unknown: no retry
                 raise
         except BaseException:
+            _drop_deferred(conn)
             # A COMMIT that failed (SQLite: a deferred foreign key) leaves the driver's transaction open,
             # and the pool does not roll back on return: end it here, or the next user can't begin.
             with contextlib.suppress(Exception):
@@ -169,19 +188,34 @@ def savepoint(conn: Connection) -> Iterator[Connection]:
     ``begin_nested`` costs several times as much, and group commit takes two per request): released
     when the block succeeds, rolled back to on any exception. Savepoints are named by their depth, so
     every request sends the same few statements: a name per savepoint made each one a statement of its
-    own, which pushed the hot statements out of the driver's statement cache (SQLite re-prepared a
-    100-row insert) and grew ``_dialect_sql``'s cache without bound (PostgreSQL)."""
+    own, which pushed the hot statements out of the driver's statement cache (SQLite) and grew
+    ``_dialect_sql``'s cache without bound (PostgreSQL)."""
     depth = conn.info.get(_DEPTH, 0) + 1
     conn.info[_DEPTH] = depth
+    begin_sql, rollback_sql, release_sql = _SAVEPOINT_SQL[depth]
     try:
-        run_sql(conn, _SAVEPOINT_SQL[depth][0])
+        if conn.dialect.paramstyle == "qmark":  # SQLite (group commit takes two per request): as is
+            run_sql(conn, begin_sql)
+            try:
+                yield conn
+            except BaseException:
+                run_sql(conn, rollback_sql)
+                run_sql(conn, release_sql)
+                raise
+            run_sql(conn, release_sql)
+            return
+        # PostgreSQL: SAVEPOINT and RELEASE go out with the statements around them (``run_later``); what
+        # the block deferred is sent before it ends, so that its errors are the block's.
+        run_later(conn, begin_sql)
         try:
             yield conn
+            send_deferred(conn)
         except BaseException:
-            run_sql(conn, _SAVEPOINT_SQL[depth][1])
-            run_sql(conn, _SAVEPOINT_SQL[depth][2])
+            _drop_deferred(conn)
+            run_sql(conn, rollback_sql)
+            run_sql(conn, release_sql)
             raise
-        run_sql(conn, _SAVEPOINT_SQL[depth][2])
+        run_later(conn, release_sql)
     finally:
         conn.info[_DEPTH] = depth - 1
 
@@ -189,11 +223,8 @@ def savepoint(conn: Connection) -> Iterator[Connection]:
 class _SavepointSql(dict[int, tuple[str, str, str]]):
     def __missing__(self, depth: int) -> tuple[str, str, str]:
         name = f"meetadmin_{depth}"
-        found = self[depth] = (
-            f"SAVEPOINT {name}",
-            f"ROLLBACK TO SAVEPOINT {name}",
-            f"RELEASE SAVEPOINT {name}",
-        )
+        found = (f"SAVEPOINT {name}", f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}")
+        self[depth] = found
         return found
 
 
@@ -255,9 +286,14 @@ def _cursor(conn: Connection) -> Any:
     driver = conn.connection.driver_connection
     if conn.dialect.paramstyle == "qmark":
         return driver.cursor()  # type: ignore[union-attr]
-    import psycopg
+    return _raw_cursor_class()(driver)
 
-    return psycopg.RawCursor(driver)  # type: ignore[arg-type]
+
+@functools.cache
+def _raw_cursor_class() -> Any:
+    import psycopg  # only where PostgreSQL is used
+
+    return psycopg.RawCursor
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) -> None:
@@ -288,10 +324,17 @@ def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
     sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, params, False)
     try:
+        if conn.dialect.paramstyle == "qmark":
+            cursor.execute(sql, params)
+            if count:
+                return cursor.rowcount
+            return list(cursor.fetchall()) if cursor.description else []
         cursor.execute(sql, params)
+        if PIPELINE in conn.info:  # deferred statements wait: this one went out with them, one round trip
+            _end_pipeline(conn)
         if count:
             return cursor.rowcount
-        return list(cursor.fetchall()) if cursor.description else []
+        return _rows(cursor)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
@@ -299,8 +342,12 @@ def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
 
 
 def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """Run one statement of hand-written SQL once per parameter row (an ``executemany``)."""
+    """Run one statement of hand-written SQL once per parameter row (an ``executemany``); on
+    PostgreSQL deferred like ``run_later``."""
     if not rows:
+        return
+    if conn.dialect.paramstyle != "qmark":
+        _defer(conn, sql, rows, many=True)
         return
     cursor = _cursor(conn)
     sql = _dialect_sql(conn, sql)
@@ -311,6 +358,125 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         raise DBAPIError.instance(sql, rows, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
+
+
+# --- Deferred statements (PostgreSQL): several statements of a request in one round trip -------------
+#
+# A statement whose outcome the work does not read (an UPDATE whose count nobody asks, an INSERT of
+# audit rows, notices, queue rows, a SAVEPOINT) is sent in psycopg's pipeline mode and not waited for:
+# it goes out with the next statement that is waited for (``run_sql``, ``run_count``, a Core statement,
+# the end of a savepoint) or with COMMIT, and their answers come back together. PostgreSQL runs them in
+# order, so every statement still sees the ones before it. A deferred statement that fails fails the
+# statement it went out with (its own error, e.g. ``IntegrityError``), and the transaction as always;
+# a COMMIT that went out after a failed statement was not run, so that error is not a COMMIT's (the
+# writer may retry). The pipeline lasts only while something deferred is waiting; Core statements and
+# other driver cursors send it first (the engine's ``before_cursor_execute`` listener). On SQLite
+# ``run_later`` simply runs the statement.
+
+PIPELINE = "meetadmin_pipeline"  # in the connection's info while deferred statements wait: the pipeline
+
+
+def run_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run one statement whose outcome nobody reads; on PostgreSQL without waiting for its answer (see
+    above). Its error, if any, comes out of the next statement waited for or out of the commit."""
+    if conn.dialect.paramstyle == "qmark":
+        _run(conn, sql, params, count=True)
+        return
+    _defer(conn, sql, params, many=False)
+
+
+def _defer(conn: Connection, sql: str, params: Any, many: bool) -> Any:
+    info = conn.info
+    driver: Any = conn.connection.driver_connection
+    if PIPELINE not in info:
+        pipeline = driver.pipeline()
+        pipeline.__enter__()
+        info[PIPELINE] = pipeline
+    cursor = _raw_cursor_class()(driver)  # not closed: its answer arrives later
+    sql = _dialect_sql(conn, sql)
+    _announce(conn, cursor, sql, params, many)
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:  # an earlier deferred statement's error
+        _drop_deferred(conn)
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    return cursor
+
+
+def read_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Any]]:
+    """Send a statement whose rows are needed later; the rows, when called. On PostgreSQL it goes out
+    with the next statement waited for (as ``run_later``), so two reads that do not depend on each
+    other cost one round trip; on SQLite it runs now."""
+    if conn.dialect.paramstyle == "qmark":
+        rows = run_sql(conn, sql, params)
+        return lambda: rows
+    cursor = _defer(conn, sql, params, many=False)
+
+    def fetch() -> list[Any]:
+        send_deferred(conn)  # when nothing has sent it yet
+        return _rows(cursor)
+
+    return fetch
+
+
+def _rows(cursor: Any) -> list[Any]:
+    """A psycopg cursor's rows, if its statement returns any (``description`` builds a column object
+    per column to say so, on every call)."""
+    result = cursor.pgresult
+    return cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+
+
+_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK
+
+
+def send_deferred(conn: Connection) -> None:
+    """Send the statements ``run_later`` deferred and wait for their answers (raises the first error)."""
+    if PIPELINE not in conn.info:
+        return
+    try:
+        _end_pipeline(conn)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance("(deferred statements)", [], exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def _end_pipeline(conn: Connection) -> None:
+    """Leave pipeline mode: one round trip for everything queued; the first error, if any, is raised
+    (the driver's), and the connection is out of pipeline mode either way."""
+    pipeline = conn.info.pop(PIPELINE)
+    pipeline.__exit__(None, None, None)
+
+
+def _drop_deferred(conn: Connection) -> None:
+    """Leave pipeline mode after an error: what is queued is sent, and errors are let go (the
+    transaction is being rolled back)."""
+    with contextlib.suppress(Exception):
+        if PIPELINE in conn.info:
+            with contextlib.suppress(Exception):
+                _end_pipeline(conn)
+
+
+def _commit_deferred(conn: Connection) -> None:
+    """COMMIT sent with the deferred statements, in their round trip. A failure marked
+    ``meetadmin_before_commit`` was a deferred statement's: COMMIT was not run, nothing was kept."""
+    driver: Any = conn.connection.driver_connection
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    commit = _raw_cursor_class()(driver)
+    try:
+        commit.execute("COMMIT")
+        _end_pipeline(conn)
+    except dbapi_error as exc:
+        error = DBAPIError.instance("COMMIT", [], exc, dbapi_error)
+        # Still in a failed transaction: a deferred statement failed and COMMIT was skipped. (A COMMIT
+        # that ran and failed leaves none; a lost connection leaves the outcome unknown.)
+        if driver.info.transaction_status == _IN_FAILED_TRANSACTION:
+            error.meetadmin_before_commit = True  # type: ignore[attr-defined]
+        raise error from exc
+
+
+_IN_FAILED_TRANSACTION = 3  # libpq's PQTRANS_INERROR
 
 
 def insert_rows(conn: Connection, head: str, row: str, rows: Sequence[Sequence[Any]], tail: str = "") -> int:
@@ -324,7 +490,12 @@ def insert_rows(conn: Connection, head: str, row: str, rows: Sequence[Sequence[A
     for start in range(0, len(rows), 100):  # the batches here have 100 rows at most: one statement
         chunk = rows[start : start + 100]
         sql = f"{head} {', '.join([row] * len(chunk))} {tail}".rstrip()
-        added += run_count(conn, sql, [v for r in chunk for v in r])
+        params = [v for r in chunk for v in r]
+        if tail or conn.dialect.paramstyle == "qmark":
+            added += run_count(conn, sql, params)
+        else:  # PostgreSQL, no ON CONFLICT: every row goes in or the statement fails; deferred
+            _defer(conn, sql, params, many=False)
+            added += len(chunk)
     return added
 
 

@@ -6,13 +6,14 @@ This is the hot path of every reassignment, so its statements are hand-written S
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_time, from_db_time, marks, run_sql, sql
+from meetadmin.store.db import db_time, from_db_time, marks, read_later, run_later, sql
 
 
 class SeriesRow(NamedTuple):
@@ -86,13 +87,25 @@ def series_for_reassign(
     With ``lock`` the rows are locked for the transaction (PostgreSQL), so two concurrent reassignments
     of one series serialise instead of racing. (Hand-written SQL: see ``store.db.run_sql``.)
     """
+    return series_for_reassign_later(conn, org_id, series_ids, lock)()
+
+
+def series_for_reassign_later(
+    conn: Connection, org_id: str, series_ids: list[str], lock: bool
+) -> Callable[[], dict[str, SeriesRow]]:
+    """``series_for_reassign``, sent now and read when called: on PostgreSQL the statement goes out
+    with the next one the transaction waits for (``store.db.read_later``), in the same round trip."""
     if not series_ids:
-        return {}
+        return dict
     ids = sorted(series_ids)
     if lock and conn.dialect.name != "sqlite":  # SQLite writers are already serialised (BEGIN IMMEDIATE)
-        found_rows = run_sql(conn, _LOCKED_SERIES.format(ids=marks(len(ids))), [org_id, *ids])
+        later = read_later(conn, _LOCKED_SERIES.format(ids=marks(len(ids))), [org_id, *ids])
     else:
-        found_rows = run_sql(conn, _SERIES.format(ids=marks(len(ids))), ids)
+        later = read_later(conn, _SERIES.format(ids=marks(len(ids))), ids)
+    return lambda: _series_rows(org_id, later())
+
+
+def _series_rows(org_id: str, found_rows: list[Any]) -> dict[str, SeriesRow]:
     rows: dict[str, SeriesRow] = {}
     for found in found_rows:
         r = _Series._make(found)
@@ -125,5 +138,6 @@ def webex_time(value: Any) -> str:
 
 
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:
-    """Give the series a new host. Ended instances keep the host they ran under (their own column)."""
-    run_sql(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])
+    """Give the series a new host. Ended instances keep the host they ran under (their own column).
+    Deferred on PostgreSQL (``store.db.run_later``): it goes out with the next statement."""
+    run_later(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])

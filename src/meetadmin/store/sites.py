@@ -124,3 +124,65 @@ def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) ->
         calling=bool(row.calling),
         session_type_ids=frozenset(types),
     )
+
+
+class _SiteAndHost(NamedTuple):  # a row of _SITE_AND_HOST_*
+    id: int
+    org_id: str
+    site_url: str
+    allow_third_party_reassign: Any
+    pmr_quarantine_days: int
+    pmr_prefix: str
+    pmr_site_code: str
+    pmr_digits: int
+    person_key: int | None
+    email: str | None
+    host: Any
+    license_meeting: Any
+    license_webinar: Any
+    calling: Any
+    type_id: str | None
+
+
+# The site and what a person may do there, in one statement (a row per session type; the person's
+# columns NULL when there is no such person): every reassignment asks both, and on PostgreSQL each
+# statement waited for is a round trip.
+_SITE_AND_HOST = (
+    "SELECT site.id, site.org_id, site.site_url, site.allow_third_party_reassign, site.pmr_quarantine_days, "
+    "site.pmr_prefix, site.pmr_site_code, site.pmr_digits, p.id AS person_key, p.email, h.host, "
+    "h.license_meeting, h.license_webinar, h.calling, t.type_id "
+    "FROM sites site "
+    "LEFT JOIN people p ON p.org_id = ? AND p.email_key = ? "
+    "LEFT JOIN host_privileges h ON h.person_id = p.id AND h.site_id = site.id "
+    "LEFT JOIN person_session_types t ON t.person_id = p.id AND t.site_id = site.id WHERE "
+)
+_SITE_AND_HOST_BY_URL = sql(_SITE_AND_HOST + "site.org_id = ? AND lower(site.site_url) = ?", row=_SiteAndHost)
+_SITE_AND_HOST_BY_ID = sql(_SITE_AND_HOST + "site.id = ?", row=_SiteAndHost)
+
+
+def site_with_new_host(
+    conn: Connection, org_id: str, email: str, site_url: str | None, site_id: int | None
+) -> tuple[SiteRow, NewHost | None] | None:
+    """``site_by_url`` (with ``site_url``) or ``site_by_id``, and ``new_host_on_site`` there, in one
+    statement; None when there is no such site."""
+    person = [org_id, email.strip().lower()]
+    if site_url is not None:
+        found = run_sql(conn, _SITE_AND_HOST_BY_URL, [*person, org_id, site_url.strip().lower()])
+    else:
+        found = run_sql(conn, _SITE_AND_HOST_BY_ID, [*person, site_id])
+    if not found:
+        return None
+    rows = [_SiteAndHost._make(r) for r in found]
+    row = rows[0]
+    site = _site_row(found[0][:8])
+    if row.person_key is None or row.email is None:
+        return site, None
+    return site, NewHost(
+        key=row.person_key,
+        email=row.email,
+        host=bool(row.host),
+        license_meeting=bool(row.license_meeting),
+        license_webinar=bool(row.license_webinar),
+        calling=bool(row.calling),
+        session_type_ids=frozenset(r.type_id for r in rows if r.type_id is not None),
+    )
