@@ -196,14 +196,28 @@ def _series_views(conn: Connection, org_id: str, series_ids: list[str]) -> dict[
     for at in range(0, len(series_ids), 500):
         chunk = series_ids[at : at + 500]
         for r in event_series(conn, chunk):
-            if r[1] != org_id:
+            if r.org_id != org_id:
                 continue
-            start, end, deleted = r[6], r[7], r[15]
-            series = _Series._make(
-                (*r[:6], from_db_time(start), from_db_time(end), *r[8:15], deleted and from_db_time(deleted))
+            series = _Series(
+                r.id,
+                r.org_id,
+                r.site_id,
+                r.host_id,
+                r.title,
+                r.agenda,
+                from_db_time(r.start),
+                from_db_time(r.end),
+                r.timezone,
+                r.recurrence,
+                r.session_type_id,
+                r.scheduled_type,
+                r.state,
+                r.meeting_number,
+                r.password,
+                r.deleted_at and from_db_time(r.deleted_at),
             )
-            host = HostView(r[3], r[17], r[18], r[19])
-            out[r[0]] = (SeriesView(cast(MeetingSeries, series), r[16], host), r[2])
+            host = HostView(r.host_id, r.person_id, r.email, r.display_name)
+            out[r.id] = (SeriesView(cast(MeetingSeries, series), r.site_url, host), r.site_id)
     return out
 
 

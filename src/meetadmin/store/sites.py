@@ -174,7 +174,7 @@ def site_with_new_host(
         return None
     rows = [_SiteAndHost._make(r) for r in found]
     row = rows[0]
-    site = _site_row(found[0][:8])
+    site = _site_row(found[0][: len(_Site._fields)])  # the site's columns come first
     if row.person_key is None or row.email is None:
         return site, None
     return site, NewHost(

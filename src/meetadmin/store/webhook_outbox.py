@@ -110,7 +110,7 @@ _SERIES = sql(
 
 def event_series(conn: Connection, series_ids: list[str]) -> list[SeriesRow]:
     """The series (at most 500) with their site's URL and host (times as the driver gives them)."""
-    return run_sql(conn, _SERIES.format(ids=marks(len(series_ids))), series_ids)
+    return [SeriesRow._make(r) for r in run_sql(conn, _SERIES.format(ids=marks(len(series_ids))), series_ids)]
 
 
 # --- claims -----------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
@@ -47,12 +47,32 @@ def webhook_by_id(conn: Connection, webhook_id: str) -> WebhookRow | None:
     return None if r is None else _row(r)
 
 
+class _HookRow(NamedTuple):  # a row of _BY_ID, named as WebhookRow's fields
+    id: str
+    org_id: str
+    org_webex_id: str
+    created_by: int
+    creator_person_id: str
+    name: str
+    target_url: str
+    resource: str
+    event: str
+    filter: str | None
+    secret: str | None
+    owned_by: str
+    status: str
+    failures: int
+    created: Any
+
+
 # The dispatcher reads the webhooks of every batch it claims: hand-written (Core's statement cache key
 # for an IN list cost more than the rest of a claim).
 _BY_ID = sql(
-    "SELECT w.id, w.org_id, o.webex_id, w.created_by, p.person_id, w.name, w.target_url, w.resource, "
-    "w.event, w.filter, w.secret, w.owned_by, w.status, w.failures, w.created FROM webhooks w "
-    "JOIN orgs o ON o.id = w.org_id JOIN people p ON p.id = w.created_by WHERE w.id IN ({ids})"
+    "SELECT w.id, w.org_id, o.webex_id AS org_webex_id, w.created_by, p.person_id AS creator_person_id, "
+    "w.name, w.target_url, w.resource, w.event, w.filter, w.secret, w.owned_by, w.status, w.failures, "
+    "w.created FROM webhooks w "
+    "JOIN orgs o ON o.id = w.org_id JOIN people p ON p.id = w.created_by WHERE w.id IN ({ids})",
+    row=_HookRow,
 )
 
 
@@ -60,28 +80,8 @@ def webhooks_by_id(conn: Connection, webhook_ids: list[str]) -> dict[str, Webhoo
     if not webhook_ids:
         return {}
     wanted = sorted(set(webhook_ids))
-    rows = run_sql(conn, _BY_ID.format(ids=marks(len(wanted))), wanted)
-    return {r[0]: _hook_row(r) for r in rows}
-
-
-def _hook_row(r: Any) -> WebhookRow:
-    return WebhookRow(
-        r[0],
-        r[1],
-        r[2],
-        r[3],
-        r[4],
-        r[5],
-        r[6],
-        r[7],
-        r[8],
-        r[9],
-        r[10],
-        r[11],
-        r[12],
-        r[13],
-        from_db_time(r[14]),
-    )
+    rows = [_HookRow._make(r) for r in run_sql(conn, _BY_ID.format(ids=marks(len(wanted))), wanted)]
+    return {r.id: WebhookRow(**r._replace(created=from_db_time(r.created))._asdict()) for r in rows}
 
 
 def visible_webhooks(
