@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,11 +74,12 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         [str(exe), "serve", "--database-url", url, "--port", str(port), "--workers", str(workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the workers go with it
     )
     try:
         wait_for_health(port, proc.poll)
     except SystemExit:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)  # workers too, or they keep the pipe open and this blocks
         raise SystemExit(
             f"server did not come up: {proc.stderr.read().decode() if proc.stderr else ''}"
         ) from None
