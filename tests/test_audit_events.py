@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
 from meetadmin.domain.ids import ordered_uuids, org_webex_id_for, person_id_for
+from meetadmin.store.db import begin
 from meetadmin.store.models import AuditEvent, Person
 from tests.conftest import load_world
 from tests.worlds import ADMIN, JOHN, OTHER_ADMIN, PLANNING, SITE, WEBINAR, auth, example_world, other_world
@@ -101,7 +102,7 @@ def test_newest_first_with_filters_and_offset(client: TestClient, worlds: None) 
 
 
 def test_other_writers_events_render_too(client: TestClient, engine: Engine, worlds: None) -> None:
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         admin_key = conn.execute(
             select(Person.id).where(Person.email_key == "admin@example.com")
         ).scalar_one()

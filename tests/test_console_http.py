@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text, update
 
+from meetadmin.store.db import begin
 from meetadmin.store.models import ConsoleSession, MeetingSeries, Person, PersonalRoomId
 from tests.conftest import load_world
 from tests.console_support import LEAVER, READONLY, XSS_SERIES, XSS_TITLE, console_world, csrf_of, sign_in
@@ -123,7 +124,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
 def test_an_expired_session_goes_back_to_sign_in(console: TestClient, engine: Engine) -> None:
     sign_in(console, ADMIN)
     assert console.get("/console/people", follow_redirects=False).status_code == 200
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         conn.execute(update(ConsoleSession).values(expires=text("created")))
     page = console.get("/console/people", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"].startswith("/console/login?next=")

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
+from meetadmin.store.db import begin
 from meetadmin.store.models import AuditEvent, MeetingSeries, Person, Snapshot
 from meetadmin.store.tokens import add_token
 from meetadmin.store.writer import Writer
@@ -201,7 +202,8 @@ def test_a_restore_that_fails_half_way_changes_nothing(sandbox: TestClient, engi
         sandbox.post("/_meetadmin/snapshots", headers=CONTROL_AUTH, json={"name": "broken"}).status_code
         == 201
     )
-    with engine.begin() as conn:  # spoil the last table of the snapshot: the others restore before it fails
+    # spoil the last table of the snapshot: the others restore before it fails
+    with begin(engine, write=True) as conn:
         data = conn.scalar(select(Snapshot.data).where(Snapshot.name == "broken"))
         document = orjson.loads(zlib.decompress(data))
         last = list(document["tables"])[-1]

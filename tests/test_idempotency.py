@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
+from meetadmin.store.db import begin
 from meetadmin.store.models import (
     AuditEvent,
     IdempotencyRecord,
@@ -191,7 +192,7 @@ def test_a_crash_leaves_neither_the_change_nor_the_record(
 
 def test_keys_expire_after_the_ttl(client: TestClient, engine: Engine, admins: None) -> None:
     assert client.post(REFRESH, headers=keyed("old"), json=GENERATE).status_code == 200
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         conn.execute(update(IdempotencyRecord).values(created=datetime(2020, 1, 1)))
     other = {
         "siteUrl": SITE,
@@ -205,7 +206,7 @@ def test_keys_expire_after_the_ttl(client: TestClient, engine: Engine, admins: N
 
 def test_a_key_just_inside_the_ttl_still_replays(client: TestClient, engine: Engine, admins: None) -> None:
     first = client.post(REFRESH, headers=keyed("recent"), json=GENERATE)
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         created = conn.execute(select(IdempotencyRecord.created)).scalar_one()
         conn.execute(update(IdempotencyRecord).values(created=created - timedelta(hours=23)))
     again = client.post(REFRESH, headers=keyed("recent"), json=GENERATE)
@@ -299,7 +300,7 @@ def test_expired_records_are_swept_by_any_later_claim(
 ) -> None:
     for key in ("one", "two"):
         assert client.post(REFRESH, headers=keyed(key), json=GENERATE).status_code == 200
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         conn.execute(update(IdempotencyRecord).values(created=datetime(2020, 1, 1)))
     assert count(engine, IdempotencyRecord) == 2
     other = {

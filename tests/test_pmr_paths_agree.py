@@ -32,7 +32,7 @@ from meetadmin.domain.pmr import RoomIdRequest, RoomIdRule
 from meetadmin.errors import ApiError
 from meetadmin.services import pmr
 from meetadmin.services.pmr import REFRESH_RETRY, RefreshOutcome, check_refresh, refresh_room_ids
-from meetadmin.store.db import make_engine, normalise_url
+from meetadmin.store.db import begin, make_engine, normalise_url
 from meetadmin.store.models import AuditEvent, Base, Person, PersonalRoomId, Site
 from meetadmin.store.tokens import find_token_owner
 from meetadmin.store.writer import Writer
@@ -113,7 +113,7 @@ def _world(case: Case) -> dict[str, Any]:
 
 def _load(engine: Engine, case: Case) -> None:
     load_world(engine, _world(case))
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         site_id = conn.execute(select(Site.id).where(Site.site_url == SITE)).scalar_one()
         keys = {r.email: r.id for r in conn.execute(select(Person.email, Person.id))}
         conn.execute(delete(PersonalRoomId))  # the loader gave every host a room: ours instead
@@ -223,7 +223,7 @@ def fresh_engine(
                 url = url.update_query_dict({"options": "-c synchronous_commit=off"})
                 engines.append(make_engine(url.render_as_string(False), 2))
         engines.append(engine := engines.pop(0))
-        with engine.begin() as conn:  # DELETE: a TRUNCATE of every table takes 60 times as long
+        with begin(engine, write=True) as conn:  # DELETE: a TRUNCATE of every table takes 60 times as long
             for table in reversed(Base.metadata.sorted_tables):
                 conn.execute(table.delete())
                 if "id" in table.c:

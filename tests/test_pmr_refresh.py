@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select, update
 
 from meetadmin.domain.pmr import ROOM_ID_IN_USE, RoomIdRule
+from meetadmin.store.db import begin
 from meetadmin.store.models import AuditEvent, Person, PersonalRoomId
 from tests.conftest import load_world
 from tests.worlds import ADMIN, JOHN, SITE, auth, example_world, other_world
@@ -273,7 +274,7 @@ def test_a_given_up_id_is_reserved_to_its_former_owner(
 
 def test_an_expired_quarantine_frees_the_id(client: TestClient, engine: Engine, world: Any) -> None:
     assert refresh(client, [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"}]).status_code == 200
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         conn.execute(
             update(PersonalRoomId)
             .where(PersonalRoomId.room_id == JOHN_ROOM)
@@ -402,7 +403,7 @@ def test_generation_may_take_an_id_whose_quarantine_ran_out(
     client: TestClient, engine: Engine, world: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert refresh(client, [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"}]).status_code == 200
-    with engine.begin() as conn:
+    with begin(engine, write=True) as conn:
         conn.execute(
             update(PersonalRoomId)
             .where(PersonalRoomId.room_id == JOHN_ROOM)
