@@ -8,6 +8,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 RESOURCES = ("meetings",)
@@ -163,8 +164,7 @@ def new_webhook_id() -> str:
 APP_ID = _spark_id("APPLICATION", "meetadmin")  # every webhook's ``appId``: meetadmin itself
 
 
-@dataclass(frozen=True)
-class WebhookRow:
+class WebhookRow(NamedTuple):
     id: str
     org_id: str
     org_webex_id: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
@@ -47,24 +47,6 @@ def webhook_by_id(conn: Connection, webhook_id: str) -> WebhookRow | None:
     return None if r is None else _row(r)
 
 
-class _HookRow(NamedTuple):  # a row of _BY_ID, named as WebhookRow's fields
-    id: str
-    org_id: str
-    org_webex_id: str
-    created_by: int
-    creator_person_id: str
-    name: str
-    target_url: str
-    resource: str
-    event: str
-    filter: str | None
-    secret: str | None
-    owned_by: str
-    status: str
-    failures: int
-    created: Any
-
-
 # The dispatcher reads the webhooks of every batch it claims: hand-written (Core's statement cache key
 # for an IN list cost more than the rest of a claim).
 _BY_ID = sql(
@@ -72,7 +54,7 @@ _BY_ID = sql(
     "w.name, w.target_url, w.resource, w.event, w.filter, w.secret, w.owned_by, w.status, w.failures, "
     "w.created FROM webhooks w "
     "JOIN orgs o ON o.id = w.org_id JOIN people p ON p.id = w.created_by WHERE w.id IN ({ids})",
-    row=_HookRow,
+    row=WebhookRow,
 )
 
 
@@ -80,8 +62,8 @@ def webhooks_by_id(conn: Connection, webhook_ids: list[str]) -> dict[str, Webhoo
     if not webhook_ids:
         return {}
     wanted = sorted(set(webhook_ids))
-    rows = [_HookRow._make(r) for r in run_sql(conn, _BY_ID.format(ids=marks(len(wanted))), wanted)]
-    return {r.id: WebhookRow(**r._replace(created=from_db_time(r.created))._asdict()) for r in rows}
+    rows = [WebhookRow._make(r) for r in run_sql(conn, _BY_ID.format(ids=marks(len(wanted))), wanted)]
+    return {r.id: r._replace(created=from_db_time(r.created)) for r in rows}
 
 
 def visible_webhooks(
