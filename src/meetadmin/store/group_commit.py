@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from meetadmin.store.db import begin, savepoint
+from meetadmin.store.checkpoints import Checkpointer
+from meetadmin.store.db import begin, savepoint, sqlite_file, writer_lock
 
 if TYPE_CHECKING:
     from meetadmin.store.writer import Retry
@@ -43,6 +44,9 @@ class GroupCommit:
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
+        # WAL checkpoints on a thread of their own (store/checkpoints.py), for a database in a file
+        database, lock = sqlite_file(engine), writer_lock(engine)
+        self.checkpoints = Checkpointer(engine, database, lock) if database and lock else None
 
     async def run(self, work: Callable[[Connection], T], retry: Retry | None = None) -> T:
         """Run ``work`` (a function of the group's connection) in the next group; with ``retry``, again
@@ -58,6 +62,8 @@ class GroupCommit:
             self._queue.put(None)
             self._thread.join(timeout=10)
             self._thread = None
+        if self.checkpoints is not None:
+            self.checkpoints.close()
 
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
@@ -89,11 +95,15 @@ class GroupCommit:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with begin(self.engine, write=True) as conn:
+                if self.checkpoints is not None:
+                    self.checkpoints.quiet(conn.connection.driver_connection, conn.connection.info)
                 for work, retry, _loop, _future in jobs:
                     try:
                         outcomes.append((True, _run_unit(conn, work, retry)))
                     except Exception as exc:  # rolled back to its savepoint; the group goes on
                         outcomes.append((False, exc))
+            if self.checkpoints is not None:
+                self.checkpoints.poke()
         except BaseException as exc:  # the commit failed: nothing of the group was kept
             outcomes = [(False, exc)] * len(jobs)
         finally:
