@@ -18,7 +18,9 @@ connection of its own, after commits wake it:
   the writer keeps appending, a passive checkpoint may never catch up; when the WAL holds more than
   ``limit`` pages, the checkpointer takes the writer lock (``store.db.WriterLock``) and finishes with a
   ``RESTART`` checkpoint, which leaves an empty WAL behind. Most pages are copied by then, so the
-  writer waits only for the rest.
+  writer waits only for the rest, and for readers still on the old WAL to finish (a long read, such
+  as an export of a large organisation, holds writes back that long; the connection gives up after
+  30 s and the next commit tries again).
 
 Other writers (the CLI, tests, ``write_now``) keep SQLite's own checkpoints.
 """
