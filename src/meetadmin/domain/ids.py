@@ -116,16 +116,22 @@ _UUID7_RANDOM = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)  # the random bits
 
 
 def ordered_uuids(count: int) -> list[str]:
-    """``count`` time-ordered UUIDs (version 7) of this millisecond.
+    """``count`` time-ordered UUIDs (version 7) of this millisecond, in ascending order.
 
     Unique, not secret: the random module (reseeded in every forked process) spares a getrandom
-    system call per ID, and a 100-person refresh makes 100 of them."""
+    system call per ID, and a 100-person refresh makes 100 of them. The random bits are drawn once per
+    call and the last 48 count up from there (RFC 9562's "monotonic random"), so all but the last group
+    is formatted once."""
     stamp = (int(_time.time() * 1000) << 80) | _UUID7_BITS
-    out = []
-    for _ in range(count):
-        h = f"{stamp | (random.getrandbits(80) & _UUID7_RANDOM):032x}"  # as str(uuid.UUID(int=...))
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return out
+    h = f"{stamp | (random.getrandbits(80) & _UUID7_RANDOM):032x}"  # as str(uuid.UUID(int=...))
+    head = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-"
+    tail = int(h[20:], 16)
+    if tail + count > _TAIL_END:  # no wrap-around: the IDs stay in order
+        tail = _TAIL_END - count
+    return [f"{head}{n:012x}" for n in range(tail, tail + count)]
+
+
+_TAIL_END = 1 << 48
 
 
 def tracking_id() -> str:
