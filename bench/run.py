@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -79,7 +80,9 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     try:
         wait_for_health(port, proc.poll)
     except SystemExit:
-        os.killpg(proc.pid, signal.SIGKILL)  # workers too, or they keep the pipe open and this blocks
+        # workers too, or they keep the pipe open and this blocks (the server may be gone already)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         raise SystemExit(
             f"server did not come up: {proc.stderr.read().decode() if proc.stderr else ''}"
         ) from None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, event, func, insert, select
 
-from meetadmin.store import db
+from meetadmin.store import driver
 from meetadmin.store.db import begin, savepoint
 from meetadmin.store.models import Org
 
@@ -51,7 +51,7 @@ def test_savepoint_statements_are_the_same_every_time(engine: Engine) -> None:
             sent.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
-    cached = len(db._PYFORMAT)
+    cached = len(driver._PYFORMAT)
     for n in range(50):
         with begin(engine, write=True) as conn, savepoint(conn), pytest.raises(_Undo), savepoint(conn):
             _add_org(conn, f"sp-undone-{n}")
@@ -59,6 +59,6 @@ def test_savepoint_statements_are_the_same_every_time(engine: Engine) -> None:
     event.remove(engine, "before_cursor_execute", record)
     assert len(sent) == 50 * 5  # outer: SAVEPOINT, RELEASE; inner: SAVEPOINT, ROLLBACK TO, RELEASE
     assert len(set(sent)) == 5  # not five new statements per request
-    assert len(db._PYFORMAT) <= cached + 5  # PostgreSQL's $n rewrite cache does not grow per request
+    assert len(driver._PYFORMAT) <= cached + 5  # PostgreSQL's $n rewrite cache does not grow per request
     with begin(engine) as conn:
         assert conn.scalar(select(func.count()).select_from(Org).where(Org.id.like("sp-%"))) == 0

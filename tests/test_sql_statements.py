@@ -1,6 +1,6 @@
 """Hand-written SQL that can't drift from the schema (issue 11, item 4).
 
-Every statement the store runs on the driver is declared with ``store.db.sql``. Each declared statement is
+Every statement the store runs on the driver is declared with ``store.driver.sql``. Each declared statement is
 prepared against the migrated database (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL), so
 a table or column that no longer exists fails here, and the NamedTuple its rows are read through must name
 its result columns in order. A scan of the covered modules makes sure no statement escapes declaration.
@@ -23,7 +23,8 @@ from sqlalchemy import Connection, DateTime, Engine, create_engine
 from sqlalchemy.dialects import sqlite
 
 import meetadmin.store
-from meetadmin.store.db import STATEMENTS, Statement, db_time, from_db_time, sql
+from meetadmin.store.db import db_time, from_db_time
+from meetadmin.store.driver import STATEMENTS, Statement, sql
 
 # The modules whose hand-written SQL must all be declared (store/rooms.py joins once its statements are).
 COVERED = ["meetings", "sites", "audit", "people", "tokens", "idempotency"]
@@ -169,7 +170,7 @@ def test_every_statement_a_covered_module_runs_is_declared(name: str) -> None:
 
 
 SCANNED = """
-from meetadmin.store.db import insert_rows, run_sql, sql
+from meetadmin.store.driver import insert_rows, run_sql, sql
 
 _ONE = sql("SELECT id FROM sites WHERE id IN ({ids})")
 _HEAD = "INSERT INTO sites (id) VALUES"

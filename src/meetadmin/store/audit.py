@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.audit import AuditRow
-from meetadmin.store.db import db_json, db_time, insert_rows, sql
+from meetadmin.store.db import db_json, db_time
+from meetadmin.store.driver import insert_rows, sql
 from meetadmin.store.models import AuditEvent, Org, Person
 
 
@@ -99,7 +100,7 @@ class AuditBatch:
 
 def add_audit_batch(conn: Connection, batch: AuditBatch) -> None:
     """Append the batch's rows in one statement: hand-written SQL on the driver
-    (``store.db.insert_rows``), as every change writes them."""
+    (``store.driver.insert_rows``), as every change writes them."""
     created = db_time(conn, batch.created)
     insert_rows(
         conn,

@@ -1,7 +1,7 @@
 """Meeting series queries for reassignment: loaded and changed in a few set-based statements.
 
 This is the hot path of every reassignment, so its statements are hand-written SQL run on the driver
-(``store.db.run_sql``); the tables are those of ``store.models``.
+(``store.driver.run_sql``); the tables are those of ``store.models``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from meetadmin.domain.reassign import SeriesFacts
-from meetadmin.store.db import db_time, from_db_time, marks, read_later, run_later, sql
+from meetadmin.store.db import db_time, from_db_time
+from meetadmin.store.driver import marks, read_later, run_later, sql
 
 
 class SeriesRow(NamedTuple):
@@ -85,7 +86,7 @@ def series_for_reassign(
     """The organisation's series among ``series_ids``; IDs of other organisations are simply absent.
 
     With ``lock`` the rows are locked for the transaction (PostgreSQL), so two concurrent reassignments
-    of one series serialise instead of racing. (Hand-written SQL: see ``store.db.run_sql``.)
+    of one series serialise instead of racing. (Hand-written SQL: see ``store.driver.run_sql``.)
     """
     return series_for_reassign_later(conn, org_id, series_ids, lock)()
 
@@ -94,7 +95,7 @@ def series_for_reassign_later(
     conn: Connection, org_id: str, series_ids: list[str], lock: bool
 ) -> Callable[[], dict[str, SeriesRow]]:
     """``series_for_reassign``, sent now and read when called: on PostgreSQL the statement goes out
-    with the next one the transaction waits for (``store.db.read_later``), in the same round trip."""
+    with the next one the transaction waits for (``store.driver.read_later``), in the same round trip."""
     if not series_ids:
         return dict
     ids = sorted(series_ids)
@@ -139,5 +140,5 @@ def webex_time(value: Any) -> str:
 
 def set_host(conn: Connection, series_ids: list[str], host_key: int, now: datetime) -> None:
     """Give the series a new host. Ended instances keep the host they ran under (their own column).
-    Deferred on PostgreSQL (``store.db.run_later``): it goes out with the next statement."""
+    Deferred on PostgreSQL (``store.driver.run_later``): it goes out with the next statement."""
     run_later(conn, _SET_HOST.format(ids=marks(len(series_ids))), [host_key, db_time(conn, now), *series_ids])

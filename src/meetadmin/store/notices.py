@@ -6,7 +6,7 @@ room refresh). Its text is rendered from ``payload`` whenever it is sent or read
 attempts run out (``failed``); ``next_attempt_at`` is when a pending notice is due (NULL: now).
 
 The inserts run on every reassignment and refresh, so they are hand-written multi-row SQL
-(``store.db.insert_rows``); the sender's and the mailbox's queries use SQLAlchemy Core. The sender's
+(``store.driver.insert_rows``); the sender's and the mailbox's queries use SQLAlchemy Core. The sender's
 queries name ``status = 'pending'`` literally so that SQLite's planner uses the partial index
 ``ix_notices_pending``.
 """
@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, func, select, text, update
 
-from meetadmin.store.db import db_json, db_time, insert_rows
+from meetadmin.store.db import db_json, db_time
+from meetadmin.store.driver import insert_rows
 from meetadmin.store.models import Notice
 
 # Set on a connection that added notices: the mail sender wakes when it returns to the pool committed

@@ -2,7 +2,7 @@
 
 Everything here works on whole batches: one query loads all the people of a request, one all the
 room IDs they hold or ask for, and the changes are a few set-based statements. A refresh of 100 people
-runs these every time, so they are hand-written SQL on the driver (``store.db.run_sql``).
+runs these every time, so they are hand-written SQL on the driver (``store.driver.run_sql``).
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from sqlalchemy.exc import DBAPIError
 
 from meetadmin.domain.pmr import RoomSettings
 from meetadmin.domain.pmr_plan import Person, Room
-from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_many, run_sql
+from meetadmin.store.db import db_time, from_db_time
+from meetadmin.store.driver import insert_rows, marks, run_many, run_sql
 from meetadmin.store.models import PersonalRoomSettings
 
 _PYFORMAT: dict[str, str] = {}
 
 
 def _named_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    """``store.db.run_sql`` for statements whose rows are read by column name (``row["room_key"]``):
+    """``store.driver.run_sql`` for statements whose rows are read by column name (``row["room_key"]``):
     the driver's own named rows (``sqlite3.Row``; dicts on psycopg), no SQLAlchemy ``Row`` per row."""
     driver: Any = conn.connection.driver_connection
     if conn.dialect.paramstyle == "qmark":

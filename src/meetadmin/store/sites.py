@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from meetadmin.domain.pmr import RoomIdRule
 from meetadmin.domain.reassign import NewHost
-from meetadmin.store.db import run_sql, sql
+from meetadmin.store.driver import run_sql, sql
 from meetadmin.store.models import HostPrivilege
 
 
@@ -107,7 +107,7 @@ _NEW_HOST = sql(
 
 def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) -> NewHost | None:
     """The person of ``org_id`` with this email and what they may do on the site (None if unknown).
-    Hand-written SQL on the driver (``store.db.run_sql``): every reassignment asks."""
+    Hand-written SQL on the driver (``store.driver.run_sql``): every reassignment asks."""
     rows = [
         _NewHost._make(r) for r in run_sql(conn, _NEW_HOST, [site_id, site_id, org_id, email.strip().lower()])
     ]

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
-from meetadmin.store.db import db_time, from_db_time, insert_rows, marks, run_count, run_many, run_sql, sql
+from meetadmin.store.db import db_time, from_db_time
+from meetadmin.store.driver import insert_rows, marks, run_count, run_many, run_sql, sql
 
 _ADD_EVENTS = (
     "INSERT INTO webhook_events (org_id, resource, event, meeting_id, series_id, actor_id, data, created) "

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from meetadmin.domain.webhooks import Registration, WebhookRow
-from meetadmin.store.db import from_db_time, marks, run_sql, sql
+from meetadmin.store.db import from_db_time
+from meetadmin.store.driver import marks, run_sql, sql
 from meetadmin.store.models import Org, Person, Webhook
 
 _COLUMNS = (
@@ -102,7 +103,7 @@ def remove_webhook(conn: Connection, webhook_id: str) -> None:
 
 
 # Every change that may fire an event asks this first; without an active webhook it costs nothing more.
-# (Hand-written SQL: see ``store.db.run_sql``.)
+# (Hand-written SQL: see ``store.driver.run_sql``.)
 _ACTIVE = (
     "SELECT id, owned_by, created_by, event, filter_host_id, filter_site_id FROM webhooks "
     "WHERE org_id = ? AND status = 'active' AND resource = ?"
