@@ -46,3 +46,21 @@ def test_0005_drops_the_audit_seq_column_and_keeps_the_events(engine: Engine, wo
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, target_name, actor_id FROM audit_events")).all()
     assert [(r.id, r.target_name, r.actor_id) for r in rows] == [("e1", "Planning", actor)]
+
+
+def _series_indexes(engine: Engine) -> set[str]:
+    return {i["name"] for i in inspect(engine).get_indexes("meeting_series") if i["name"]}
+
+
+def test_0013_adds_the_host_listing_index_and_takes_it_away_again(engine: Engine, world: object) -> None:
+    assert "ix_meeting_series_host_list" in _series_indexes(engine)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    assert "ix_meeting_series_host_list" not in _series_indexes(engine)
+    assert "ix_meeting_series_host_site_start" in _series_indexes(engine)
+    upgrade(engine)
+    assert "ix_meeting_series_host_list" in _series_indexes(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM meeting_series")).scalar_one() > 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, func, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from meetadmin.store.meeting_exceptions import changes_of
@@ -71,6 +71,23 @@ def series_keys(
     window (``domain.meeting_rules.last_end``) and expands the others (with their exceptions) to see
     whether an occurrence really falls in the window. Deleted series are left out.
     """
+    stmt = series_keys_statement(flt, window_from, window_to, after, limit)
+    return [
+        SeriesKey(key, _when(start), _when(end), rule, zone, _when(moved) if moved is not None else None)
+        for key, start, end, rule, zone, moved in session.connection().execute(stmt)
+    ]
+
+
+def series_keys_statement(
+    flt: SeriesFilter,
+    window_from: datetime,
+    window_to: datetime,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Select[*tuple[Any, ...]]:
+    """The query of :func:`series_keys`. For one host it reads only ``ix_meeting_series_host_list``,
+    which holds every column it names: a host's rows lie scattered over the table (cold at a million
+    series), their index entries side by side."""
     s = MeetingSeries
     stmt = (
         select(s.id, _raw(s.start), _raw(s.end), s.recurrence, s.timezone, _raw(s.exceptions_end))
@@ -99,10 +116,7 @@ def series_keys(
         stmt = stmt.where(s.meeting_number == flt.meeting_number)
     if after is not None:
         stmt = stmt.where(_after(s.start, s.id, after[0], after[1]))  # type: ignore[arg-type]
-    return [
-        SeriesKey(key, _when(start), _when(end), rule, zone, _when(moved) if moved is not None else None)
-        for key, start, end, rule, zone, moved in session.connection().execute(stmt)
-    ]
+    return stmt
 
 
 def _raw(column: QueryableAttribute[Any]) -> ColumnElement[object]:

@@ -167,6 +167,22 @@ class MeetingSeries(Base):
     __table_args__ = (
         Index("ix_meeting_series_host_site_start", "host_id", "site_id", "start"),
         Index("ix_meeting_series_org_start", "org_id", "start"),
+        # One host's listing (``store.meeting_list.series_keys``) reads only this index: every column it
+        # filters on or returns, in the host's (start, id) order (migration 0013).
+        Index(
+            "ix_meeting_series_host_list",
+            "host_id",
+            "start",
+            "id",
+            "end",
+            "exceptions_end",
+            "deleted_at",
+            "scheduled_type",
+            "site_id",
+            "org_id",
+            "timezone",
+            "recurrence",
+        ),
     )
 
 
