@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.occurrences import OccurrenceChange
+from meetadmin.store.db import run_sql, sql
 from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
 
@@ -82,7 +84,15 @@ def instance_view(session: Session, org_id: str, instance_id: str) -> InstanceVi
     return InstanceView(instance.id, series, _host(person), instance.start, instance.end, instance.state)
 
 
+class _PersonKey(NamedTuple):
+    id: int
+
+
+# Written out: List Meetings with ``hostEmail`` runs it on every request (building and compiling it
+# with SQLAlchemy cost more than running it).
+_PERSON_BY_EMAIL = sql("SELECT id FROM people WHERE org_id = ? AND email_key = ?", row=_PersonKey)
+
+
 def person_key_by_email(session: Session, org_id: str, email: str) -> int | None:
-    return session.scalar(
-        select(Person.id).where(Person.org_id == org_id, Person.email_key == email.strip().lower())
-    )
+    rows = run_sql(session.connection(), _PERSON_BY_EMAIL, [org_id, email.strip().lower()])
+    return _PersonKey._make(rows[0]).id if rows else None
