@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from meetadmin.store.db import run_sql
+from meetadmin.store.driver import run_sql
 from meetadmin.store.meeting_list import SeriesFilter, host_keys_query, series_keys, series_keys_statement
 from tests.conftest import load_world
 from tests.worlds import example_world

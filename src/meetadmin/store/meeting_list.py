@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Connection, Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
-from meetadmin.store.db import db_time, marks, run_sql, sql
+from meetadmin.store.db import db_time
+from meetadmin.store.driver import marks, run_sql, sql
 from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.meeting_reads import HostView, InstanceView, SeriesView
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site

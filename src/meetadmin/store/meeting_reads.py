@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from meetadmin.domain.occurrences import OccurrenceChange
-from meetadmin.store.db import run_sql, sql
+from meetadmin.store.driver import run_sql, sql
 from meetadmin.store.meeting_exceptions import changes_of
 from meetadmin.store.models import MeetingInstance, MeetingSeries, Person, Site
 
