@@ -53,7 +53,9 @@ def _series_indexes(engine: Engine) -> set[str]:
 
 
 def test_0013_adds_the_host_listing_index_and_takes_it_away_again(engine: Engine, world: object) -> None:
+    """0013 replaces the host index with the listing's covering one (one host index for writes to keep)."""
     assert "ix_meeting_series_host_list" in _series_indexes(engine)
+    assert "ix_meeting_series_host_site_start" not in _series_indexes(engine)
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -62,5 +64,6 @@ def test_0013_adds_the_host_listing_index_and_takes_it_away_again(engine: Engine
     assert "ix_meeting_series_host_site_start" in _series_indexes(engine)
     upgrade(engine)
     assert "ix_meeting_series_host_list" in _series_indexes(engine)
+    assert "ix_meeting_series_host_site_start" not in _series_indexes(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM meeting_series")).scalar_one() > 0

@@ -78,7 +78,7 @@ def hosted_series(
     conn: Connection, host_key: int, site_id: int | None, offset: int, limit: int
 ) -> list[SeriesLine]:
     """The series a person hosts now (on one site or all), by first start; ``limit`` rows from
-    ``offset`` (index ``ix_meeting_series_host_site_start``)."""
+    ``offset`` (index ``ix_meeting_series_host_list``)."""
     stmt = (
         select(
             MeetingSeries.id,

@@ -165,10 +165,11 @@ class MeetingSeries(Base):
     exceptions_end: Mapped[datetime | None] = mapped_column(DateTime, default=None)
 
     __table_args__ = (
-        Index("ix_meeting_series_host_site_start", "host_id", "site_id", "start"),
         Index("ix_meeting_series_org_start", "org_id", "start"),
         # One host's listing (``store.meeting_list.series_keys``) reads only this index: every column it
-        # filters on or returns, in the host's (start, id) order (migration 0013).
+        # filters on or returns, in the host's (start, id) order (migration 0013). It also serves a host's
+        # series by site and start (the console), so it is the only host index: each is rewritten for
+        # every moved series of a reassignment.
         Index(
             "ix_meeting_series_host_list",
             "host_id",

@@ -6,6 +6,10 @@ those ~50 rows lie on ~50 table pages, cold, per request. This index holds every
 filters on or returns, in ``(host_id, start, id)`` order, so the scan reads a few adjacent index pages
 and no table page; only series that may overlap the window are then loaded.
 
+It replaces ``ix_meeting_series_host_site_start (host_id, site_id, start)``, which it serves too (a
+host's series on a site, by start): every reassignment rewrites each moved series' entry in every host
+index, and two such indexes cost 100-series reassignments about 15% more CPU than one.
+
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-01 21:30:00.000000
@@ -38,8 +42,12 @@ COLUMNS = [
 def upgrade() -> None:
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
         batch_op.create_index("ix_meeting_series_host_list", COLUMNS, unique=False)
+        batch_op.drop_index("ix_meeting_series_host_site_start")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("meeting_series", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_meeting_series_host_site_start", ["host_id", "site_id", "start"], unique=False
+        )
         batch_op.drop_index("ix_meeting_series_host_list")
