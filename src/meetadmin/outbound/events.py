@@ -166,28 +166,6 @@ def _text(data: dict[str, Any]) -> str:
     return orjson.dumps(data).decode()
 
 
-class _Series(NamedTuple):
-    """The columns of a series the renderer reads (``api.meeting_shapes``), under the names of
-    ``MeetingSeries``'s attributes, so that it stands in for one."""
-
-    id: str
-    org_id: str
-    site_id: int
-    host_id: int
-    title: str
-    agenda: str
-    start: datetime
-    end: datetime
-    timezone: str
-    recurrence: str | None
-    session_type_id: str
-    scheduled_type: str
-    state: str
-    meeting_number: str
-    password: str
-    deleted_at: datetime | None
-
-
 def _series_views(conn: Connection, org_id: str, series_ids: list[str]) -> dict[str, tuple[SeriesView, int]]:
     """The series with site and host, in one hand-written query (``webhook_outbox.event_series``); the
     rows stand in for ``MeetingSeries`` objects in the renderer, which is much cheaper than loading ORM
@@ -198,23 +176,12 @@ def _series_views(conn: Connection, org_id: str, series_ids: list[str]) -> dict[
         for r in event_series(conn, chunk):
             if r.org_id != org_id:
                 continue
-            series = _Series(
-                r.id,
-                r.org_id,
-                r.site_id,
-                r.host_id,
-                r.title,
-                r.agenda,
-                from_db_time(r.start),
-                from_db_time(r.end),
-                r.timezone,
-                r.recurrence,
-                r.session_type_id,
-                r.scheduled_type,
-                r.state,
-                r.meeting_number,
-                r.password,
-                r.deleted_at and from_db_time(r.deleted_at),
+            # the store's row, with its times as datetimes, stands in for a MeetingSeries (its extra
+            # columns are not read)
+            series = r._replace(
+                start=from_db_time(r.start),
+                end=from_db_time(r.end),
+                deleted_at=r.deleted_at and from_db_time(r.deleted_at),
             )
             host = HostView(r.host_id, r.person_id, r.email, r.display_name)
             out[r.id] = (SeriesView(cast(MeetingSeries, series), r.site_url, host), r.site_id)
