@@ -53,6 +53,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """The example world on a SQLite file of its own, whatever backends the suite runs on (for what
+    serves SQLite only: group commit, checkpoints)."""
+    path = tmp_path / "sqlite-only.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    load_world(engine, example_world())
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     name = f"meetadmin_tpl_{uuid.uuid4().hex[:10]}"

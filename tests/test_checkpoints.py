@@ -8,28 +8,15 @@ import asyncio
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Connection, Engine, create_engine, func, insert, select
 
-from meetadmin.store.db import make_engine, sqlite_file, writer_lock
+from meetadmin.store.db import sqlite_file, writer_lock
 from meetadmin.store.group_commit import GroupCommit
 from meetadmin.store.models import Notice
-from tests.conftest import load_world
-from tests.worlds import example_world
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
-    path = tmp_path / "checkpoints.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    load_world(engine, example_world())
-    yield engine
-    engine.dispose()
 
 
 def notices(n: int, size: int = 2000) -> Callable[[Connection], int]:

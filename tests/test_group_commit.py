@@ -5,31 +5,16 @@ an SQLite file of their own whatever backends the suite runs on."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from meetadmin.store.db import make_engine
 from meetadmin.store.group_commit import GroupCommit
 from meetadmin.store.models import Notice
-from tests.conftest import load_world
-from tests.worlds import example_world
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
-    path = tmp_path / "group.db"
-    shutil.copyfile(sqlite_template, path)
-    engine = make_engine(f"sqlite:///{path}")
-    load_world(engine, example_world())
-    yield engine
-    engine.dispose()
 
 
 def notice(n: int, fail: bool = False, gate: threading.Event | None = None) -> Callable[[Connection], int]:
