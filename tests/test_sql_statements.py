@@ -30,6 +30,7 @@ from meetadmin.store.driver import STATEMENTS, Statement, sql
 COVERED = ["meetings", "sites", "audit", "people", "tokens", "idempotency"]
 RUNNERS = {"run_sql", "run_count", "run_many", "insert_rows", "exec_driver_sql", "text"}
 FIELD = re.compile(r"\{\w+\}")  # {ids}: a list of ? marks at run time
+LIMIT = re.compile(r"\s+LIMIT \?")
 ROW_LOCK = re.compile(r"\s+FOR (NO KEY )?UPDATE\b")
 
 
@@ -45,6 +46,7 @@ _import_store()
 def runnable(statement: Statement, dialect: str) -> tuple[str, list[None]]:
     """The statement as the driver gets it, with a NULL for each parameter."""
     text = FIELD.sub("?", statement.text)
+    text = LIMIT.sub(" LIMIT 0", text)  # SQLite refuses a NULL limit
     if dialect == "sqlite" and statement.dialect == "postgresql":
         text = ROW_LOCK.sub("", text)  # a row lock SQLite never runs: its names are still checked here
     params = [None] * text.count("?")

@@ -112,9 +112,7 @@ def _host_keys_sql(site: bool, after: bool) -> str:
         " AND deleted_at IS NULL AND scheduled_type IN ({types})"
         + (" AND site_id = ?" if site else "")
         + (" AND start >= ? AND (start > ? OR id > ?)" if after else "")
-        # coalesce: tests/test_sql_statements.py runs every declared statement with NULL parameters,
-        # and SQLite refuses a NULL limit.
-        + " ORDER BY start, id LIMIT coalesce(?, 0)"
+        + " ORDER BY start, id LIMIT ?"
     )
 
 
