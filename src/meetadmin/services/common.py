@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -22,18 +23,36 @@ def utcnow() -> datetime:
     return clock.now()
 
 
+T = TypeVar("T")
+
+NO_SITE = "No siteUrl was given and you have no preferred site; name the site with siteUrl."
+
+
+def _chosen_site(
+    caller: TokenOwner,
+    site_url: str | None,
+    by_url: Callable[[str], T | None],
+    by_id: Callable[[int], T | None],
+) -> T:
+    """What ``by_url`` finds for ``site_url`` or, without one, ``by_id`` for the caller's preferred
+    site; 400 otherwise."""
+    if site_url is not None and site_url.strip():
+        found = by_url(site_url)
+        if found is None:
+            raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
+        return found
+    if caller.preferred_site_id is not None:
+        found = by_id(caller.preferred_site_id)
+        if found is not None:
+            return found
+    raise BadRequest(NO_SITE)
+
+
 def target_site(conn: Connection, caller: TokenOwner, site_url: str | None) -> SiteRow:
     """The site named by ``site_url`` or, without one, the caller's preferred site; 400 otherwise."""
-    if site_url is not None and site_url.strip():
-        site = site_by_url(conn, caller.org_id, site_url)
-        if site is None:
-            raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
-        return site
-    if caller.preferred_site_id is not None:
-        site = site_by_id(conn, caller.preferred_site_id)
-        if site is not None:
-            return site
-    raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
+    return _chosen_site(
+        caller, site_url, lambda url: site_by_url(conn, caller.org_id, url), lambda key: site_by_id(conn, key)
+    )
 
 
 def target_site_with_host(
@@ -41,16 +60,12 @@ def target_site_with_host(
 ) -> tuple[SiteRow, NewHost | None]:
     """``target_site``, and the person with ``email`` and what they may do there
     (``store.sites.new_host_on_site``), in one statement."""
-    if site_url is not None and site_url.strip():
-        found = site_with_new_host(conn, caller.org_id, email, site_url, None)
-        if found is None:
-            raise BadRequest(f"The site '{site_url.strip()[:255]}' is not a site of your organisation.")
-        return found
-    if caller.preferred_site_id is not None:
-        found = site_with_new_host(conn, caller.org_id, email, None, caller.preferred_site_id)
-        if found is not None:
-            return found
-    raise BadRequest("No siteUrl was given and you have no preferred site; name the site with siteUrl.")
+    return _chosen_site(
+        caller,
+        site_url,
+        lambda url: site_with_new_host(conn, caller.org_id, email, url, None),
+        lambda key: site_with_new_host(conn, caller.org_id, email, None, key),
+    )
 
 
 def audit_batch(
