@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -113,16 +114,21 @@ def new_host_on_site(conn: Connection, org_id: str, email: str, site_id: int) ->
     ]
     if not rows:
         return None
-    row = rows[0]
-    types = [r.type_id for r in rows if r.type_id is not None]
+    return _new_host(rows[0].id, rows[0].email, rows)
+
+
+def _new_host(key: int, email: str, rows: Sequence[_NewHost] | Sequence[_SiteAndHost]) -> NewHost:
+    """A person's rights on a site from rows of ``_NEW_HOST`` or ``_SITE_AND_HOST_*`` (one per session
+    type the person may use there; the privileges are the same on each)."""
+    first = rows[0]
     return NewHost(
-        key=row.id,
-        email=row.email,
-        host=bool(row.host),
-        license_meeting=bool(row.license_meeting),
-        license_webinar=bool(row.license_webinar),
-        calling=bool(row.calling),
-        session_type_ids=frozenset(types),
+        key=key,
+        email=email,
+        host=bool(first.host),
+        license_meeting=bool(first.license_meeting),
+        license_webinar=bool(first.license_webinar),
+        calling=bool(first.calling),
+        session_type_ids=frozenset(r.type_id for r in rows if r.type_id is not None),
     )
 
 
@@ -177,12 +183,4 @@ def site_with_new_host(
     site = _site_row(found[0][: len(_Site._fields)])  # the site's columns come first
     if row.person_key is None or row.email is None:
         return site, None
-    return site, NewHost(
-        key=row.person_key,
-        email=row.email,
-        host=bool(row.host),
-        license_meeting=bool(row.license_meeting),
-        license_webinar=bool(row.license_webinar),
-        calling=bool(row.calling),
-        session_type_ids=frozenset(r.type_id for r in rows if r.type_id is not None),
-    )
+    return site, _new_host(row.person_key, row.email, rows)
