@@ -80,22 +80,15 @@ _LOCKED_SERIES = sql(
 _SET_HOST = sql("UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({ids})")
 
 
-def series_for_reassign(
-    conn: Connection, org_id: str, series_ids: list[str], lock: bool
-) -> dict[str, SeriesRow]:
-    """The organisation's series among ``series_ids``; IDs of other organisations are simply absent.
-
-    With ``lock`` the rows are locked for the transaction (PostgreSQL), so two concurrent reassignments
-    of one series serialise instead of racing. (Hand-written SQL: see ``store.driver.run_sql``.)
-    """
-    return series_for_reassign_later(conn, org_id, series_ids, lock)()
-
-
 def series_for_reassign_later(
     conn: Connection, org_id: str, series_ids: list[str], lock: bool
 ) -> Callable[[], dict[str, SeriesRow]]:
-    """``series_for_reassign``, sent now and read when called: on PostgreSQL the statement goes out
-    with the next one the transaction waits for (``store.driver.read_later``), in the same round trip."""
+    """The organisation's series among ``series_ids``, asked for now and read when the returned function
+    is called; IDs of other organisations are simply absent. On PostgreSQL the statement goes out with
+    the next one the transaction waits for (``store.driver.read_later``), in the same round trip.
+
+    With ``lock`` the rows are locked for the transaction (PostgreSQL), so two concurrent reassignments
+    of one series serialise instead of racing."""
     if not series_ids:
         return dict
     ids = sorted(series_ids)
