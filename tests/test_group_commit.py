@@ -64,7 +64,79 @@ def test_waiting_units_commit_together_and_a_failing_one_alone_is_undone(sqlite_
     assert results[:2] == [1, 2] and results[3:] == [4, 5]
     assert isinstance(results[2], RuntimeError)
     assert group.groups == 2  # unit 1 alone, then 2 to 5 in one transaction
+    assert group.redone == 1  # unit 3 failed after writing: 2 to 5 ran again, each in a savepoint
     assert recipients(sqlite_engine) == {"r1", "r2", "r4", "r5"}
+
+
+def test_a_unit_that_fails_before_changing_anything_fails_alone_without_a_second_pass(
+    sqlite_engine: Engine,
+) -> None:
+    group = GroupCommit(sqlite_engine)
+    gate = threading.Event()
+    runs: list[int] = []
+
+    def counted(n: int) -> Callable[[Connection], int]:
+        def work(conn: Connection) -> int:
+            runs.append(n)
+            return notice(n)(conn)
+
+        return work
+
+    def refused(conn: Connection) -> int:
+        conn.execute(select(Notice.id).limit(1)).all()  # it reads, then refuses
+        raise PermissionError("not allowed")
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(group.run(notice(1, gate=gate)))
+        await asyncio.sleep(0.1)
+        rest = [asyncio.ensure_future(group.run(w)) for w in (counted(2), refused, counted(4))]
+        await asyncio.sleep(0.1)
+        gate.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        group.close()
+    assert results[:2] == [1, 2] and results[3] == 4 and isinstance(results[2], PermissionError)
+    assert (group.groups, group.redone) == (2, 0)
+    assert runs == [2, 4]  # each ran once
+    assert recipients(sqlite_engine) == {"r1", "r2", "r4"}
+
+
+def test_a_unit_that_loses_a_race_after_writing_retries_in_the_second_pass(sqlite_engine: Engine) -> None:
+    """A unit whose unique key was taken after it had written other rows: the group is run again,
+    each unit in a savepoint, where the unit retries on its own and the rows of its lost attempt are gone."""
+    from meetadmin.store.writer import Retry
+
+    group = GroupCommit(sqlite_engine)
+    attempts: list[int] = []
+
+    def racing(conn: Connection) -> int:
+        attempts.append(1)
+        notice(len(attempts) + 10)(conn)  # r11, r12, r13
+        if len(attempts) < 3:  # then loses the race for a key (here: takes one twice)
+            for _ in range(2):
+                conn.execute(
+                    insert(Notice).values(
+                        id=1,
+                        org_id="example",
+                        kind="test",
+                        recipient="dup",
+                        subject="",
+                        payload={},
+                        created=datetime.now(),
+                    )
+                )
+        return len(attempts)
+
+    retry = Retry(attempts=3, message="lost")
+    try:
+        assert asyncio.run(group.run(racing, retry)) == 3
+    finally:
+        group.close()
+    assert group.redone == 1
+    assert recipients(sqlite_engine) == {"r13"}
 
 
 def test_a_unit_that_fails_after_its_own_transaction_leaves_nothing(sqlite_engine: Engine) -> None:

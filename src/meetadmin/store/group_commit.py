@@ -5,11 +5,20 @@ here), so requests that each commit on their own are bound by that wait, not by 
 writer thread takes the units of work that are waiting, runs them back to back in one transaction, each
 in a savepoint of its own, and commits them together:
 
-* each unit is still all-or-nothing: one that raises is rolled back to its savepoint and gets its
-  exception; the others of the group are not affected;
+* each unit is still all-or-nothing: one that raises gets its exception and leaves nothing; the others
+  of the group are not affected;
 * each unit sees the ones before it, as if they had run one after another (they did);
 * nobody hears of a change before the commit that makes it durable, and when that commit fails every
   unit of the group gets the error (nothing of the group is kept).
+
+Units run without a savepoint of their own. A savepoint would make SQLite copy every page a unit
+changes into a sub-journal before changing it (a tenth of a 100-series reassignment's work), to undo a
+unit that fails, which is rare and almost always happens before it has changed anything (a refusal, an
+unknown host). So a unit that fails having changed no row (SQLite's ``total_changes`` did not move, and
+the transaction is still open) is failed alone, as it is. One that fails after changing rows can't be
+undone alone: the group's transaction is rolled back and the whole group run again, each unit in a
+savepoint (``store.db.savepoint``), which can undo one. A unit that loses a race and may retry (a unique
+key taken meanwhile) is run again at once when it changed nothing, or in that second pass.
 
 Used by ``store.writer.Writer`` for every write on SQLite; PostgreSQL runs concurrent transactions itself.
 """
@@ -19,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,6 +51,7 @@ class GroupCommit:
         self.engine = engine
         self.max_group = max_group
         self.groups = 0  # groups committed (or failed): for tests and curiosity
+        self.redone = 0  # groups run again with a savepoint per unit
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
@@ -92,6 +103,16 @@ class GroupCommit:
                     loop.call_soon_threadsafe(_settle, future, outcome)
 
     def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
+        try:
+            try:
+                return self._commit_with(jobs, _run_bare)
+            except _Undo:  # a unit failed after changing rows: again, each unit in a savepoint
+                self.redone += 1
+                return self._commit_with(jobs, _run_in_savepoint)
+        finally:
+            self.groups += 1
+
+    def _commit_with(self, jobs: list[Job], run_unit: _UnitRunner) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with begin(self.engine, write=True) as conn:
@@ -99,19 +120,46 @@ class GroupCommit:
                     self.checkpoints.quiet(conn.connection.driver_connection, conn.connection.info)
                 for work, retry, _loop, _future in jobs:
                     try:
-                        outcomes.append((True, _run_unit(conn, work, retry)))
-                    except Exception as exc:  # rolled back to its savepoint; the group goes on
+                        outcomes.append((True, run_unit(conn, work, retry)))
+                    except _Undo:
+                        raise
+                    except Exception as exc:  # it left nothing; the group goes on
                         outcomes.append((False, exc))
             if self.checkpoints is not None:
                 self.checkpoints.poke()
+        except _Undo:
+            raise
         except BaseException as exc:  # the commit failed: nothing of the group was kept
             outcomes = [(False, exc)] * len(jobs)
-        finally:
-            self.groups += 1
         return outcomes
 
 
-def _run_unit(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
+class _Undo(Exception):
+    """A unit failed after changing rows: only a rollback of the group can undo it."""
+
+
+_UnitRunner = Callable[[Connection, Callable[[Connection], Any], "Retry | None"], Any]
+
+
+def _run_bare(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
+    """One unit without a savepoint (again from the start if it lost a race, changed nothing and may
+    retry); ``_Undo`` when it failed after changing rows, or its failure ended the transaction."""
+    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    attempts = retry.attempts if retry else 1
+    for _attempt in range(attempts):
+        changes = driver.total_changes
+        try:
+            return work(conn)
+        except Exception as exc:
+            if driver.total_changes != changes or not driver.in_transaction:
+                raise _Undo from exc
+            if not isinstance(exc, DBAPIError) or retry is None or not retry.retryable(exc):
+                raise
+    assert retry is not None
+    raise retry.give_up()
+
+
+def _run_in_savepoint(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
     """One unit in a savepoint of its own: all of it, or none (again from the start if it lost a race
     and may retry)."""
     attempts = retry.attempts if retry else 1
