@@ -98,9 +98,13 @@ class GroupCommit:
                     self._queue.put(None)  # stop after this group
                     break
                 jobs.append(more)
+            # One call per event loop (almost always one): each call wakes the loop with a system call.
+            settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], tuple[bool, Any]]]] = {}
             for (_work, _retry, loop, future), outcome in zip(jobs, self._commit(jobs), strict=True):
-                with contextlib.suppress(RuntimeError):  # that request's event loop has closed: nobody waits
-                    loop.call_soon_threadsafe(_settle, future, outcome)
+                settled.setdefault(loop, []).append((future, outcome))
+            for loop, outcomes in settled.items():
+                with contextlib.suppress(RuntimeError):  # that event loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_settle_all, outcomes)
 
     def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         try:
@@ -174,11 +178,11 @@ def _run_in_savepoint(conn: Connection, work: Callable[[Connection], Any], retry
     raise retry.give_up()
 
 
-def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
-    if future.done():  # the request went away meanwhile
-        return
-    ok, value = outcome
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None:
+    for future, (ok, value) in outcomes:
+        if future.done():  # the request went away meanwhile
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
