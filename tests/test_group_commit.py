@@ -210,7 +210,7 @@ def test_a_request_whose_event_loop_closed_does_not_stop_the_writer(sqlite_engin
 
 
 def test_a_failed_commit_fails_every_unit_of_the_group(sqlite_engine: Engine) -> None:
-    """Each unit's statements and savepoint succeed, but the group's COMMIT fails (a deferred foreign
+    """Each unit's statements succeed, but the group's COMMIT fails (a deferred foreign
     key is checked only then): every unit gets the error and nothing of the group is kept."""
     group = GroupCommit(sqlite_engine)
     gate = threading.Event()

@@ -2,8 +2,8 @@
 
 SQLite has one writer, and with ``synchronous=FULL`` every commit waits for the disk (0.2 to 0.8 ms
 here), so requests that each commit on their own are bound by that wait, not by their work. Here one
-writer thread takes the units of work that are waiting, runs them back to back in one transaction, each
-in a savepoint of its own, and commits them together:
+writer thread takes the units of work that are waiting, runs them back to back in one transaction, and
+commits them together:
 
 * each unit is still all-or-nothing: one that raises gets its exception and leaves nothing; the others
   of the group are not affected;
