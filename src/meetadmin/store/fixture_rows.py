@@ -1,0 +1,146 @@
+"""Writing a fixture's rows in bulk (``RowWriter``) and drawing the random values of a million new rows
+cheaply (``RandomText``).
+
+A million-series load spent half its time in SQLAlchemy Core around ``executemany``: building each
+row's parameters and running every value through its type's bind processor. The rows go straight to
+the driver instead, each value as SQLAlchemy's type would have written it, a chunk at a time as the
+loader builds them, so that a million rows are never held as dicts at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from datetime import datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import JSON, Connection, DateTime, Table
+
+from meetadmin.store.driver import run_many
+from meetadmin.store.models import Base
+
+CHUNK = 20_000  # rows per executemany or COPY
+
+
+class RowWriter:
+    """The rows of ``model``'s table, added one at a time (``add``) and written ``CHUNK`` at a time;
+    ``flush`` writes what is left. Rows are dicts by column name, every row with the same keys; columns they
+    leave out are NULL (the table's Python-side default for each must be None, as SQLAlchemy would
+    otherwise have filled it in: checked on the first write).
+
+    ``before``: a writer whose rows these rows refer to (foreign keys are checked per statement), flushed
+    first. On SQLite an ``executemany`` of a ``?`` statement on the driver, datetimes and JSON as the
+    text SQLAlchemy stores; on PostgreSQL ``COPY ... FROM STDIN``."""
+
+    def __init__(self, conn: Connection, model: type[Base], before: RowWriter | None = None) -> None:
+        self.conn = conn
+        self.table = Base.metadata.tables[model.__tablename__]
+        self.before = before
+        self.count = 0
+        self._rows: list[dict[str, Any]] = []
+        self._names: list[str] | None = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.before is not None:
+            self.before.flush()
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        if self._names is None:
+            self._names = list(rows[0])
+            _check_left_out(self.table, self._names)
+        self.count += len(rows)
+        if self.conn.dialect.name == "postgresql":
+            _copy(self.conn, self.table, self._names, rows)
+        else:
+            _insert_sqlite(self.conn, self.table, self._names, rows)
+
+
+def _check_left_out(table: Table, names: list[str]) -> None:
+    for column in table.columns:
+        if column.name in names or column.default is None or column.primary_key:
+            continue
+        if not getattr(column.default, "is_scalar", False) or column.default.arg is not None:  # type: ignore[attr-defined]
+            raise ValueError(f"{table.name}.{column.name} has a default: the rows must give it")
+
+
+def _insert_sqlite(conn: Connection, table: Table, names: list[str], rows: list[dict[str, Any]]) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    convert = [
+        (i, _sqlite_time if isinstance(table.c[n].type, DateTime) else _sqlite_json)
+        for i, n in enumerate(names)
+        if isinstance(table.c[n].type, (DateTime, JSON))
+    ]
+    if not convert:
+        run_many(conn, sql, [values(row) for row in rows])
+        return
+    params = []
+    for row in rows:
+        one = list(values(row))
+        for i, to_text in convert:
+            one[i] = to_text(one[i])
+        params.append(one)
+    run_many(conn, sql, params)
+
+
+@functools.lru_cache(maxsize=65_536)  # the rows of a load share few times (``created``, common starts)
+def _sqlite_time(value: datetime | None) -> str | None:
+    """A naive UTC datetime as SQLAlchemy stores it on SQLite (``store.db.db_time``)."""
+    return None if value is None else value.isoformat(" ", "microseconds")
+
+
+def _sqlite_json(value: Any) -> str | None:
+    """JSON text as SQLAlchemy's JSON type writes it on SQLite (``json.dumps``), so that a loaded row is
+    byte for byte what Core inserted."""
+    return None if value is None else json.dumps(value)
+
+
+def _copy(conn: Connection, table: Table, names: list[str], rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows with ``COPY ... FROM STDIN`` (psycopg's ``Cursor.copy``), in the same
+    transaction: no statement to build or parse per batch. JSON columns are sent as JSON text."""
+    from psycopg.types.json import Json
+
+    as_json = {n for n in names if isinstance(table.c[n].type, JSON)}
+    columns = ", ".join(f'"{n}"' for n in names)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([Json(row[n]) if n in as_json else row[n] for n in names])
+    finally:
+        cursor.close()
+
+
+class RandomText:
+    """Random strings over ``alphabet``, each character uniform and from the system's random source
+    (``os.urandom``), like ``secrets.choice`` per character: meeting passwords are shown to people and
+    must not be guessable. One draw of 64 KiB serves thousands of strings: ``secrets`` per string cost
+    several seconds per million series. Bytes past the largest multiple of the alphabet's length are
+    dropped, so that every character is equally likely."""
+
+    def __init__(self, alphabet: str) -> None:
+        size = len(alphabet)
+        self._table = bytes(ord(alphabet[b % size]) for b in range(256))
+        self._drop = bytes(range(256 - 256 % size, 256))
+        self._buffer = ""
+        self._at = 0
+
+    def take(self, length: int) -> str:
+        if self._at + length > len(self._buffer):
+            self._buffer = os.urandom(65_536).translate(self._table, self._drop).decode("ascii")
+            self._at = 0
+        text = self._buffer[self._at : self._at + length]
+        self._at += length
+        return text
