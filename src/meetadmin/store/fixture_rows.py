@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -22,6 +24,24 @@ from meetadmin.store.driver import run_many
 from meetadmin.store.models import Base
 
 CHUNK = 20_000  # rows per executemany or COPY
+LOAD_CACHE_KIB = 262_144  # SQLite's page cache while loading
+
+
+@contextmanager
+def load_cache(conn: Connection) -> Iterator[None]:
+    """SQLite: a page cache of ``LOAD_CACHE_KIB`` for the load instead of the connection's 32 MiB, then
+    back. The indexes of a million series outgrow 32 MiB, and each page pushed out of the cache in the
+    middle of the transaction is written to the WAL, again and again as later rows change it: a
+    million-series load spent 8 s in system calls, 3 s with 256 MiB (and 10-20% less time in all)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before or 0)}")
 
 
 class RowWriter:

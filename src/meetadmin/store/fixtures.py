@@ -24,7 +24,7 @@ from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
 from meetadmin.store.fixture_checks import FixtureError as FixtureError
 from meetadmin.store.fixture_checks import check_references, utc_naive
-from meetadmin.store.fixture_rows import RandomText, RowWriter
+from meetadmin.store.fixture_rows import RandomText, RowWriter, load_cache
 from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
@@ -143,8 +143,9 @@ def load_documents(
                 seen_emails, person.email.lower(), name, f"people[{i}] ({person.email})", "email", "email"
             )
     results = []
-    for name, doc in docs:
-        results.append(_load_one(session, name, doc, on_existing))
+    with load_cache(session.connection()):
+        for name, doc in docs:
+            results.append(_load_one(session, name, doc, on_existing))
     if any(not r.skipped for r in results):
         session.execute(text("ANALYZE"))  # fresh statistics for the query planner after a bulk load
     return results
