@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Connection, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from meetadmin import clock
@@ -24,7 +24,7 @@ from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
 from meetadmin.store.fixture_checks import FixtureError as FixtureError
 from meetadmin.store.fixture_checks import check_references, utc_naive
-from meetadmin.store.fixture_rows import RandomText, RowWriter, load_cache
+from meetadmin.store.fixture_rows import RandomText, RowWriter, load_cache, rebuilt_after
 from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
@@ -297,6 +297,24 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
             writer.add(row)
         writer.flush()
 
+    with rebuilt_after(conn, MeetingSeries, len(doc.meetings)):
+        result.meetings = _load_meetings(conn, doc, times, site_ids, person_keys, now)
+
+    for t in doc.tokens:
+        add_token(session, person_keys[t.person.lower()], t.token, t.scopes, label=f"fixture {name}")
+    result.tokens = len(doc.tokens)
+    return result
+
+
+def _load_meetings(
+    conn: Connection,
+    doc: FixtureDoc,
+    times: list[tuple[datetime, datetime]],
+    site_ids: dict[str, int],
+    person_keys: dict[str, int],
+    now: datetime,
+) -> int:
+    """Write the series and their instances; how many series."""
     series = RowWriter(conn, MeetingSeries)
     instances = RowWriter(conn, MeetingInstance, before=series)
     passwords, first_digits, digits = RandomText(_ALPHABET), RandomText("123456789"), RandomText("0123456789")
@@ -345,12 +363,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
             for row in ran:
                 instances.add(row)
     instances.flush()
-    result.meetings = series.count
-
-    for t in doc.tokens:
-        add_token(session, person_keys[t.person.lower()], t.token, t.scopes, label=f"fixture {name}")
-    result.tokens = len(doc.tokens)
-    return result
+    return series.count
 
 
 def _room_options(person_key: int, site_id: int, room: PersonalRoomDoc, now: datetime) -> dict[str, Any]:
