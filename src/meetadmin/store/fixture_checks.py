@@ -109,6 +109,7 @@ def check_references(session: Session, name: str, doc: FixtureDoc) -> list[tuple
     instance_ids: set[str] = set()
     times: list[tuple[datetime, datetime]] = []
     rules: set[tuple[str, datetime]] = set()  # checked already: most series of a file share a few rules
+    site_types = {url: {t.id for t in site.sessionTypes} for url, site in sites.items()}
     for i, m in enumerate(doc.meetings):
         entry = f"{name}: meetings[{i}] ({m.id or m.title})"
         site = sites.get(m.siteUrl.lower())
@@ -120,7 +121,7 @@ def check_references(session: Session, name: str, doc: FixtureDoc) -> list[tuple
             raise FixtureError(
                 f"{entry}: key 'scheduledBy': '{m.scheduledBy}' is not a person of this organisation"
             )
-        if m.sessionTypeId not in {t.id for t in site.sessionTypes}:
+        if m.sessionTypeId not in site_types[m.siteUrl.lower()]:
             raise FixtureError(
                 f"{entry}: key 'sessionTypeId': '{m.sessionTypeId}' is not a session type of {m.siteUrl}"
             )

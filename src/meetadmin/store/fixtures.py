@@ -358,7 +358,7 @@ def _load_meetings(
                         "state": i.state,
                     }
                 )
-        else:
+        elif m.endedInstances or m.state in UNMOVABLE_FOR_INSTANCES:  # else it has none
             ran = _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
             for row in ran:
                 instances.add(row)
