@@ -98,7 +98,7 @@ def rebuilt_after(conn: Connection, model: type[Base], rows: int) -> Iterator[No
 
     Only into an empty table: rebuilding what a table already holds can cost more than it saves. On
     PostgreSQL dropping a foreign key locks the tables it refers to until the load commits, so servers
-    reading them wait: a load this large into a database with no series is one that nothing serves yet."""
+    reading them wait; a load this large into a database with no series is taken to be a first load."""
     table = Base.metadata.tables[model.__tablename__]
     if rows < REBUILD_ROWS or conn.execute(select(literal(1)).select_from(table).limit(1)).first():
         yield
