@@ -83,5 +83,5 @@ def test_random_texts_use_the_whole_alphabet_evenly() -> None:
     counts = Counter("".join(texts))
     assert set(counts) == {"a", "b", "c"}
     assert max(counts.values()) / min(counts.values()) < 1.02
-    passwords = RandomText(fixtures._ALPHABET)
+    passwords = RandomText(fixture_rows.PASSWORD_ALPHABET)
     assert len({passwords.take(11) for _ in range(30_000)}) == 30_000

@@ -1,5 +1,5 @@
-"""Writing a fixture's rows in bulk (``RowWriter``) and drawing the random values of a million new rows
-cheaply (``RandomText``).
+"""Building and writing a fixture's meeting rows in bulk (``write_meetings``, ``RowWriter``) and drawing
+the random values of a million new rows cheaply (``RandomText``).
 
 A million-series load spent half its time in SQLAlchemy Core around ``executemany``: building each
 row's parameters and running every value through its type's bind processor. The rows go straight to
@@ -12,16 +12,20 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table, literal, select, text
 
+from meetadmin.domain import ids
+from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.store.driver import run_many
-from meetadmin.store.models import Base
+from meetadmin.store.fixture_checks import utc_naive
+from meetadmin.store.fixture_schema import FixtureDoc
+from meetadmin.store.models import Base, MeetingInstance, MeetingSeries
 
 CHUNK = 20_000  # rows per executemany or COPY
 LOAD_CACHE_KIB = 262_144  # SQLite's page cache while loading
@@ -200,6 +204,111 @@ def _copy(conn: Connection, table: Table, names: list[str], rows: list[dict[str,
                 copy.write_row([Json(row[n]) if n in as_json else row[n] for n in names])
     finally:
         cursor.close()
+
+
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # of fixture passwords
+UNMOVABLE_FOR_INSTANCES = frozenset({"inProgress", "lobby"})
+
+
+def _instances(
+    series_id: str,
+    host_key: int,
+    start: datetime,
+    end: datetime,
+    rule: str | None,
+    ended: int,
+    state: str,
+    now: datetime,
+) -> Iterable[dict[str, Any]]:
+    duration = end - start
+    past = [
+        s for _, s in zip(range(ended), occurrence_starts(start, rule), strict=False) if s + duration <= now
+    ]
+    while len(past) < ended:  # series whose first occurrence lies ahead: earlier runs, one week apart
+        past.insert(0, (past[0] if past else start) - timedelta(days=7))
+    for s in past:
+        yield {
+            "id": ids.new_instance_id(series_id),
+            "series_id": series_id,
+            "host_id": host_key,
+            "start": s,
+            "end": s + duration,
+            "state": "ended",
+        }
+    if state in UNMOVABLE_FOR_INSTANCES:
+        yield {
+            "id": ids.new_instance_id(series_id),
+            "series_id": series_id,
+            "host_id": host_key,
+            "start": now - timedelta(minutes=10),
+            "end": None,
+            "state": state,
+        }
+
+
+def write_meetings(
+    conn: Connection,
+    doc: FixtureDoc,
+    times: list[tuple[datetime, datetime]],
+    site_ids: dict[str, int],
+    person_keys: dict[str, int],
+    now: datetime,
+) -> int:
+    """Write the series of ``doc`` and their instances (``times``: each series' start and end as naive
+    UTC, from ``check_references``); how many series."""
+    series = RowWriter(conn, MeetingSeries)
+    instances = RowWriter(conn, MeetingInstance, before=series)
+    passwords, first_digits, digits = (
+        RandomText(PASSWORD_ALPHABET),
+        RandomText("123456789"),
+        RandomText("0123456789"),
+    )
+    for m, (start, end) in zip(doc.meetings, times, strict=True):
+        series_id = m.id or ids.new_series_id()
+        host_key = person_keys[m.host.lower()]
+        series.add(
+            {
+                "id": series_id,
+                "org_id": doc.org.id,
+                "site_id": site_ids[m.siteUrl.lower()],
+                "host_id": host_key,
+                "title": m.title,
+                "agenda": m.agenda,
+                "start": start,
+                "end": end,
+                "timezone": m.timezone,
+                "recurrence": m.recurrence,
+                "session_type_id": m.sessionTypeId,
+                "scheduled_type": m.scheduledType,
+                "state": m.state,
+                "callback": m.callback,
+                "integration": m.integration,
+                "scheduled_by_id": person_keys[m.scheduledBy.lower()] if m.scheduledBy else None,
+                # as ids.new_meeting_number and a password of 11 characters, drawn in blocks (RandomText)
+                "meeting_number": m.meetingNumber or first_digits.take(1) + digits.take(9),
+                "password": m.password or passwords.take(11),
+                "created": now,
+                "updated": now,
+            }
+        )
+        if m.instances is not None:
+            for i in m.instances:
+                instances.add(
+                    {
+                        "id": i.id,
+                        "series_id": series_id,
+                        "host_id": person_keys[i.host.lower()],
+                        "start": utc_naive(i.start),
+                        "end": utc_naive(i.end) if i.end is not None else None,
+                        "state": i.state,
+                    }
+                )
+        elif m.endedInstances or m.state in UNMOVABLE_FOR_INSTANCES:  # else it has none
+            ran = _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
+            for row in ran:
+                instances.add(row)
+    instances.flush()
+    return series.count
 
 
 class RandomText:

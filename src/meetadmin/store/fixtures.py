@@ -7,24 +7,23 @@ from each other. Rows are inserted in bulk, so a 100,000-series organisation loa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from meetadmin import clock
 from meetadmin.domain import ids
-from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
 from meetadmin.store.fixture_checks import FixtureError as FixtureError
 from meetadmin.store.fixture_checks import check_references, utc_naive
-from meetadmin.store.fixture_rows import RandomText, RowWriter, load_cache, rebuilt_after
+from meetadmin.store.fixture_rows import RowWriter, load_cache, rebuilt_after, write_meetings
 from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
@@ -41,7 +40,6 @@ from meetadmin.store.models import (
 from meetadmin.store.tokens import add_token
 
 OnExisting = Literal["error", "skip", "replace"]
-UNMOVABLE_FOR_INSTANCES = frozenset({"inProgress", "lobby"})
 
 
 @dataclass
@@ -298,72 +296,12 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
         writer.flush()
 
     with rebuilt_after(conn, MeetingSeries, len(doc.meetings)):
-        result.meetings = _load_meetings(conn, doc, times, site_ids, person_keys, now)
+        result.meetings = write_meetings(conn, doc, times, site_ids, person_keys, now)
 
     for t in doc.tokens:
         add_token(session, person_keys[t.person.lower()], t.token, t.scopes, label=f"fixture {name}")
     result.tokens = len(doc.tokens)
     return result
-
-
-def _load_meetings(
-    conn: Connection,
-    doc: FixtureDoc,
-    times: list[tuple[datetime, datetime]],
-    site_ids: dict[str, int],
-    person_keys: dict[str, int],
-    now: datetime,
-) -> int:
-    """Write the series and their instances; how many series."""
-    series = RowWriter(conn, MeetingSeries)
-    instances = RowWriter(conn, MeetingInstance, before=series)
-    passwords, first_digits, digits = RandomText(_ALPHABET), RandomText("123456789"), RandomText("0123456789")
-    for m, (start, end) in zip(doc.meetings, times, strict=True):
-        series_id = m.id or ids.new_series_id()
-        host_key = person_keys[m.host.lower()]
-        series.add(
-            {
-                "id": series_id,
-                "org_id": doc.org.id,
-                "site_id": site_ids[m.siteUrl.lower()],
-                "host_id": host_key,
-                "title": m.title,
-                "agenda": m.agenda,
-                "start": start,
-                "end": end,
-                "timezone": m.timezone,
-                "recurrence": m.recurrence,
-                "session_type_id": m.sessionTypeId,
-                "scheduled_type": m.scheduledType,
-                "state": m.state,
-                "callback": m.callback,
-                "integration": m.integration,
-                "scheduled_by_id": person_keys[m.scheduledBy.lower()] if m.scheduledBy else None,
-                # as ids.new_meeting_number and a password of 11 characters, drawn in blocks (RandomText)
-                "meeting_number": m.meetingNumber or first_digits.take(1) + digits.take(9),
-                "password": m.password or passwords.take(11),
-                "created": now,
-                "updated": now,
-            }
-        )
-        if m.instances is not None:
-            for i in m.instances:
-                instances.add(
-                    {
-                        "id": i.id,
-                        "series_id": series_id,
-                        "host_id": person_keys[i.host.lower()],
-                        "start": utc_naive(i.start),
-                        "end": utc_naive(i.end) if i.end is not None else None,
-                        "state": i.state,
-                    }
-                )
-        elif m.endedInstances or m.state in UNMOVABLE_FOR_INSTANCES:  # else it has none
-            ran = _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
-            for row in ran:
-                instances.add(row)
-    instances.flush()
-    return series.count
 
 
 def _room_options(person_key: int, site_id: int, room: PersonalRoomDoc, now: datetime) -> dict[str, Any]:
@@ -390,45 +328,6 @@ def _free_room_id(rule: RoomIdRule, taken: set[str]) -> str:
         if is_valid_room_id(candidate) and room_key(candidate) not in taken:
             return candidate
     raise FixtureError("the site's pmrIdRule cannot generate enough distinct personal room IDs")
-
-
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # of fixture passwords
-
-
-def _instances(
-    series_id: str,
-    host_key: int,
-    start: datetime,
-    end: datetime,
-    rule: str | None,
-    ended: int,
-    state: str,
-    now: datetime,
-) -> Iterable[dict[str, Any]]:
-    duration = end - start
-    past = [
-        s for _, s in zip(range(ended), occurrence_starts(start, rule), strict=False) if s + duration <= now
-    ]
-    while len(past) < ended:  # series whose first occurrence lies ahead: earlier runs, one week apart
-        past.insert(0, (past[0] if past else start) - timedelta(days=7))
-    for s in past:
-        yield {
-            "id": ids.new_instance_id(series_id),
-            "series_id": series_id,
-            "host_id": host_key,
-            "start": s,
-            "end": s + duration,
-            "state": "ended",
-        }
-    if state in UNMOVABLE_FOR_INSTANCES:
-        yield {
-            "id": ids.new_instance_id(series_id),
-            "series_id": series_id,
-            "host_id": host_key,
-            "start": now - timedelta(minutes=10),
-            "end": None,
-            "state": state,
-        }
 
 
 def delete_org(session: Session, org_id: str) -> None:
