@@ -7,24 +7,23 @@ from each other. Rows are inserted in bulk, so a 100,000-series organisation loa
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import JSON, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from meetadmin import clock
 from meetadmin.domain import ids
-from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.domain.pmr import RoomIdRule, is_valid_room_id, room_key
 from meetadmin.store.fixture_checks import FixtureError as FixtureError
 from meetadmin.store.fixture_checks import check_references, utc_naive
+from meetadmin.store.fixture_rows import RowWriter, load_cache, rebuilt_after, write_meetings
 from meetadmin.store.fixture_schema import FixtureDoc, PersonalRoomDoc
 from meetadmin.store.models import (
     HostPrivilege,
@@ -41,7 +40,6 @@ from meetadmin.store.models import (
 from meetadmin.store.tokens import add_token
 
 OnExisting = Literal["error", "skip", "replace"]
-UNMOVABLE_FOR_INSTANCES = frozenset({"inProgress", "lobby"})
 
 
 @dataclass
@@ -143,8 +141,9 @@ def load_documents(
                 seen_emails, person.email.lower(), name, f"people[{i}] ({person.email})", "email", "email"
             )
     results = []
-    for name, doc in docs:
-        results.append(_load_one(session, name, doc, on_existing))
+    with load_cache(session.connection()):
+        for name, doc in docs:
+            results.append(_load_one(session, name, doc, on_existing))
     if any(not r.skipped for r in results):
         session.execute(text("ANALYZE"))  # fresh statistics for the query planner after a bulk load
     return results
@@ -169,7 +168,7 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                 "(use --replace to load it again)"
             )
         delete_org(session, doc.org.id)
-    check_references(session, name, doc)
+    times = check_references(session, name, doc)
     now = clock.now()
     session.execute(
         insert(Org).values(id=doc.org.id, webex_id=ids.org_webex_id_for(doc.org.id), name=doc.org.name)
@@ -284,63 +283,20 @@ def _load_one(session: Session, name: str, doc: FixtureDoc, on_existing: OnExist
                         "reserved_until": utc_naive(q.reservedUntil),
                     }
                 )
+    conn = session.connection()
     for table, rows_ in (
         (HostPrivilege, privileges),
         (PersonSessionType, person_types),
         (PersonalRoomId, rooms),
         (PersonalRoomSettings, room_options),
     ):
-        _bulk_insert(session, table, rows_)
+        writer = RowWriter(conn, table)
+        for row in rows_:
+            writer.add(row)
+        writer.flush()
 
-    series_rows: list[dict[str, Any]] = []
-    instance_rows: list[dict[str, Any]] = []
-    for m in doc.meetings:
-        series_id = m.id or ids.new_series_id()
-        start, end = utc_naive(m.start), utc_naive(m.end)
-        host_key = person_keys[m.host.lower()]
-        series_rows.append(
-            {
-                "id": series_id,
-                "org_id": doc.org.id,
-                "site_id": site_ids[m.siteUrl.lower()],
-                "host_id": host_key,
-                "title": m.title,
-                "agenda": m.agenda,
-                "start": start,
-                "end": end,
-                "timezone": m.timezone,
-                "recurrence": m.recurrence,
-                "session_type_id": m.sessionTypeId,
-                "scheduled_type": m.scheduledType,
-                "state": m.state,
-                "callback": m.callback,
-                "integration": m.integration,
-                "scheduled_by_id": person_keys[m.scheduledBy.lower()] if m.scheduledBy else None,
-                "meeting_number": m.meetingNumber or ids.new_meeting_number(),
-                "password": m.password or _password(),
-                "created": now,
-                "updated": now,
-            }
-        )
-        if m.instances is not None:
-            instance_rows.extend(
-                {
-                    "id": i.id,
-                    "series_id": series_id,
-                    "host_id": person_keys[i.host.lower()],
-                    "start": utc_naive(i.start),
-                    "end": utc_naive(i.end) if i.end is not None else None,
-                    "state": i.state,
-                }
-                for i in m.instances
-            )
-        else:
-            instance_rows.extend(
-                _instances(series_id, host_key, start, end, m.recurrence, m.endedInstances, m.state, now)
-            )
-    _bulk_insert(session, MeetingSeries, series_rows)
-    _bulk_insert(session, MeetingInstance, instance_rows)
-    result.meetings = len(series_rows)
+    with rebuilt_after(conn, MeetingSeries, len(doc.meetings)):
+        result.meetings = write_meetings(conn, doc, times, site_ids, person_keys, now)
 
     for t in doc.tokens:
         add_token(session, person_keys[t.person.lower()], t.token, t.scopes, label=f"fixture {name}")
@@ -372,90 +328,6 @@ def _free_room_id(rule: RoomIdRule, taken: set[str]) -> str:
         if is_valid_room_id(candidate) and room_key(candidate) not in taken:
             return candidate
     raise FixtureError("the site's pmrIdRule cannot generate enough distinct personal room IDs")
-
-
-def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows with SQLAlchemy Core, in chunks of one ``executemany`` each: the ORM's bulk
-    insert sorted and grouped the rows first and, for tables whose rows leave some columns to their
-    defaults, ran one statement per row (a million-series load: most of its time). Every row of one
-    call carries the same keys."""
-    if not rows:
-        return
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        _copy(conn, table.__table__, rows)
-        return
-    statement = insert(table.__table__)
-    for i in range(0, len(rows), 20_000):
-        conn.execute(statement, rows[i : i + 20_000])
-
-
-def _copy(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL: the rows with ``COPY ... FROM STDIN`` (psycopg's ``Cursor.copy``), in the same
-    transaction: no statement to build or parse per batch. JSON columns are sent as JSON text."""
-    from psycopg.types.json import Json
-
-    names = list(rows[0])
-    as_json = {n for n in names if isinstance(table.c[n].type, JSON)}
-    columns = ", ".join(f'"{n}"' for n in names)
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([Json(row[n]) if n in as_json else row[n] for n in names])
-    finally:
-        cursor.close()
-
-
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
-_PASSWORDS = len(_ALPHABET) ** 11
-
-
-def _password() -> str:
-    """11 characters of ``_ALPHABET``, from one draw of the system's random source (one ``choice`` per
-    character cost 55 µs, a minute per million series)."""
-    n = secrets.randbelow(_PASSWORDS)
-    chars = []
-    for _ in range(11):
-        n, k = divmod(n, len(_ALPHABET))
-        chars.append(_ALPHABET[k])
-    return "".join(chars)
-
-
-def _instances(
-    series_id: str,
-    host_key: int,
-    start: datetime,
-    end: datetime,
-    rule: str | None,
-    ended: int,
-    state: str,
-    now: datetime,
-) -> Iterable[dict[str, Any]]:
-    duration = end - start
-    past = [
-        s for _, s in zip(range(ended), occurrence_starts(start, rule), strict=False) if s + duration <= now
-    ]
-    while len(past) < ended:  # series whose first occurrence lies ahead: earlier runs, one week apart
-        past.insert(0, (past[0] if past else start) - timedelta(days=7))
-    for s in past:
-        yield {
-            "id": ids.new_instance_id(series_id),
-            "series_id": series_id,
-            "host_id": host_key,
-            "start": s,
-            "end": s + duration,
-            "state": "ended",
-        }
-    if state in UNMOVABLE_FOR_INSTANCES:
-        yield {
-            "id": ids.new_instance_id(series_id),
-            "series_id": series_id,
-            "host_id": host_key,
-            "start": now - timedelta(minutes=10),
-            "end": None,
-            "state": state,
-        }
 
 
 def delete_org(session: Session, org_id: str) -> None:
