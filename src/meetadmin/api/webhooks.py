@@ -18,6 +18,7 @@ from meetadmin.api.responses import json_response
 from meetadmin.domain.webhooks import APP_ID, WebhookRow
 from meetadmin.errors import BadRequest
 from meetadmin.services.webhooks import (
+    DELETE_RETRY,
     NewWebhook,
     WebhookChange,
     check_change,
@@ -193,5 +194,5 @@ async def update(
 async def delete(
     request: Request, webhookId: str, principal: Annotated[Principal, Depends(authenticate)]
 ) -> Response:
-    await writer(request).write(lambda conn: delete_webhook(conn, principal, webhookId))
+    await writer(request).write(lambda conn: delete_webhook(conn, principal, webhookId), DELETE_RETRY)
     return Response(status_code=204)

@@ -26,6 +26,7 @@ from meetadmin.store.webhooks import (
     visible_webhooks,
     webhook_by_id,
 )
+from meetadmin.store.writer import Retry
 
 ORG_SCOPES = ("meeting:admin_schedule_read",)
 CREATOR_SCOPES = ("meeting:schedules_read", "meeting:admin_schedule_read")
@@ -181,6 +182,12 @@ def update_webhook(
     row = webhook_by_id(conn, webhook_id)
     assert row is not None
     return row
+
+
+# Deleting a webhook also deletes what it is owed and its log (ON DELETE CASCADE). On PostgreSQL a
+# dispatcher finishing deliveries to it at that moment locks those rows first and the webhook's after,
+# the other way round, and one of the two is chosen as a deadlock's victim: the delete is done again.
+DELETE_RETRY = Retry(5, "The webhook was being delivered to at the same moment; send the request again.")
 
 
 def delete_webhook(conn: Connection, caller: TokenOwner, webhook_id: str) -> None:
