@@ -45,22 +45,28 @@ def recipients(engine: Engine) -> set[str]:
         return set(conn.execute(select(Notice.recipient).where(Notice.kind == "test")).scalars())
 
 
-def test_waiting_units_commit_together_and_a_failing_one_alone_is_undone(sqlite_engine: Engine) -> None:
-    group = GroupCommit(sqlite_engine)
+def behind_one_unit(group: GroupCommit, units: list[Callable[[Connection], int]]) -> list[object]:
+    """Unit 1 (notice r1) holds the writer while ``units`` queue behind it, so that they are one group;
+    every outcome, results and exceptions, in order."""
     gate = threading.Event()
 
     async def scenario() -> list[object]:
         first = asyncio.ensure_future(group.run(notice(1, gate=gate)))
-        await asyncio.sleep(0.1)  # the writer is inside unit 1; the next four queue behind it
-        rest = [asyncio.ensure_future(group.run(notice(n, fail=n == 3))) for n in (2, 3, 4, 5)]
+        await asyncio.sleep(0.1)  # the writer is inside unit 1; the others queue behind it
+        rest = [asyncio.ensure_future(group.run(unit)) for unit in units]
         await asyncio.sleep(0.1)
         gate.set()
         return list(await asyncio.gather(first, *rest, return_exceptions=True))
 
     try:
-        results = asyncio.run(scenario())
+        return asyncio.run(scenario())
     finally:
         group.close()
+
+
+def test_waiting_units_commit_together_and_a_failing_one_alone_is_undone(sqlite_engine: Engine) -> None:
+    group = GroupCommit(sqlite_engine)
+    results = behind_one_unit(group, [notice(n, fail=n == 3) for n in (2, 3, 4, 5)])
     assert results[:2] == [1, 2] and results[3:] == [4, 5]
     assert isinstance(results[2], RuntimeError)
     assert group.groups == 2  # unit 1 alone, then 2 to 5 in one transaction
@@ -72,7 +78,6 @@ def test_a_unit_that_fails_before_changing_anything_fails_alone_without_a_second
     sqlite_engine: Engine,
 ) -> None:
     group = GroupCommit(sqlite_engine)
-    gate = threading.Event()
     runs: list[int] = []
 
     def counted(n: int) -> Callable[[Connection], int]:
@@ -86,18 +91,7 @@ def test_a_unit_that_fails_before_changing_anything_fails_alone_without_a_second
         conn.execute(select(Notice.id).limit(1)).all()  # it reads, then refuses
         raise PermissionError("not allowed")
 
-    async def scenario() -> list[object]:
-        first = asyncio.ensure_future(group.run(notice(1, gate=gate)))
-        await asyncio.sleep(0.1)
-        rest = [asyncio.ensure_future(group.run(w)) for w in (counted(2), refused, counted(4))]
-        await asyncio.sleep(0.1)
-        gate.set()
-        return list(await asyncio.gather(first, *rest, return_exceptions=True))
-
-    try:
-        results = asyncio.run(scenario())
-    finally:
-        group.close()
+    results = behind_one_unit(group, [counted(2), refused, counted(4)])
     assert results[:2] == [1, 2] and results[3] == 4 and isinstance(results[2], PermissionError)
     assert (group.groups, group.redone) == (2, 0)
     assert runs == [2, 4]  # each ran once
