@@ -57,8 +57,7 @@ class Checkpointer:
         self.checkpoints = 0  # completed checkpoints (for tests and curiosity)
         self.restarts = 0
         self._wake = threading.Event()
-        self._stopping = threading.Event()  # cuts a gap short
-        self._stop = False
+        self._stop = threading.Event()  # set by close: ends the thread, and cuts a gap short
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         if not event.contains(engine, "checkin", _loud):
@@ -75,8 +74,7 @@ class Checkpointer:
         if self._thread is None or not self._thread.is_alive():
             with self._start:
                 if self._thread is None or not self._thread.is_alive():
-                    self._stop = False
-                    self._stopping.clear()
+                    self._stop.clear()
                     self._thread = threading.Thread(
                         target=self._serve, name="meetadmin-checkpoints", daemon=True
                     )
@@ -86,8 +84,7 @@ class Checkpointer:
     def close(self) -> None:
         thread = self._thread
         if thread is not None:
-            self._stop = True
-            self._stopping.set()
+            self._stop.set()
             self._wake.set()
             thread.join(timeout=30)
             self._thread = None
@@ -96,14 +93,14 @@ class Checkpointer:
         db = sqlite3.connect(self.database, isolation_level=None, check_same_thread=False, timeout=30)
         try:
             db.execute("PRAGMA synchronous=FULL")
-            while not self._stop:
+            while not self._stop.is_set():
                 self._wake.wait()
                 self._wake.clear()
-                if self._stop:
+                if self._stop.is_set():
                     break
                 with contextlib.suppress(sqlite3.Error):  # a locked or busy moment: the next commit wakes us
                     self._checkpoint(db)
-                self._stopping.wait(self.gap)  # commits meanwhile set _wake: one checkpoint copies them all
+                self._stop.wait(self.gap)  # commits meanwhile set _wake: one checkpoint copies them all
             with contextlib.suppress(sqlite3.Error):
                 self._checkpoint(db)
         finally:
