@@ -109,14 +109,14 @@ class GroupCommit:
     def _commit(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         try:
             try:
-                return self._commit_with(jobs, _run_bare)
+                return self._commit_with(jobs, savepoints=False)
             except _Undo:  # a unit failed after changing rows: again, each unit in a savepoint
                 self.redone += 1
-                return self._commit_with(jobs, _run_in_savepoint)
+                return self._commit_with(jobs, savepoints=True)
         finally:
             self.groups += 1
 
-    def _commit_with(self, jobs: list[Job], run_unit: _UnitRunner) -> list[tuple[bool, Any]]:
+    def _commit_with(self, jobs: list[Job], savepoints: bool) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         try:
             with begin(self.engine, write=True) as conn:
@@ -124,7 +124,7 @@ class GroupCommit:
                     self.checkpoints.quiet(conn.connection.driver_connection, conn.connection.info)
                 for work, retry, _loop, _future in jobs:
                     try:
-                        outcomes.append((True, run_unit(conn, work, retry)))
+                        outcomes.append((True, _run_unit(conn, work, retry, savepoints)))
                     except _Undo:
                         raise
                     except Exception as exc:  # it left nothing; the group goes on
@@ -142,37 +142,25 @@ class _Undo(Exception):
     """A unit failed after changing rows: only a rollback of the group can undo it."""
 
 
-_UnitRunner = Callable[[Connection, Callable[[Connection], Any], "Retry | None"], Any]
-
-
-def _run_bare(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
-    """One unit without a savepoint (again from the start if it lost a race, changed nothing and may
-    retry); ``_Undo`` when it failed after changing rows, or its failure ended the transaction."""
+def _run_unit(
+    conn: Connection, work: Callable[[Connection], Any], retry: Retry | None, savepoints: bool
+) -> Any:
+    """One unit, again from the start if it lost a race and may retry. Without ``savepoints``, a unit
+    that fails after changing rows (or whose failure ended the transaction) raises ``_Undo``; with them,
+    it runs in a savepoint of its own and a failure undoes all of it, and only it."""
     driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     attempts = retry.attempts if retry else 1
     for _attempt in range(attempts):
         changes = driver.total_changes
         try:
+            if savepoints:
+                with savepoint(conn):
+                    return work(conn)
             return work(conn)
         except Exception as exc:
-            if driver.total_changes != changes or not driver.in_transaction:
+            if not savepoints and (driver.total_changes != changes or not driver.in_transaction):
                 raise _Undo from exc
             if not isinstance(exc, DBAPIError) or retry is None or not retry.retryable(exc):
-                raise
-    assert retry is not None
-    raise retry.give_up()
-
-
-def _run_in_savepoint(conn: Connection, work: Callable[[Connection], Any], retry: Retry | None) -> Any:
-    """One unit in a savepoint of its own: all of it, or none (again from the start if it lost a race
-    and may retry)."""
-    attempts = retry.attempts if retry else 1
-    for _attempt in range(attempts):
-        try:
-            with savepoint(conn):
-                return work(conn)
-        except DBAPIError as exc:
-            if retry is None or not retry.retryable(exc):
                 raise
     assert retry is not None
     raise retry.give_up()
