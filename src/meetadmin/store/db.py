@@ -265,9 +265,14 @@ def db_time(conn: Connection, value: datetime) -> Any:
     last = _LAST_TIME  # one request converts the same time several times
     if last[0] == value:
         return last[1]
-    text = value.isoformat(" ", "microseconds")  # strftime's %Y would not pad years before 1000
+    text = sqlite_time_text(value)
     _LAST_TIME = (value, text)
     return text
+
+
+def sqlite_time_text(value: datetime) -> str:
+    """A naive datetime as SQLAlchemy's ``DateTime`` stores it on SQLite (``2026-12-01 10:00:00.000000``)."""
+    return value.isoformat(" ", "microseconds")  # strftime's %Y would not pad years before 1000
 
 
 def from_db_time(value: Any) -> datetime:

@@ -22,6 +22,7 @@ from sqlalchemy import JSON, Connection, DateTime, Table, literal, select, text
 
 from meetadmin.domain import ids
 from meetadmin.domain.occurrences import occurrence_starts
+from meetadmin.store.db import sqlite_time_text
 from meetadmin.store.driver import run_many
 from meetadmin.store.fixture_checks import utc_naive
 from meetadmin.store.fixture_schema import FixtureDoc
@@ -180,8 +181,8 @@ def _insert_sqlite(conn: Connection, table: Table, names: list[str], rows: list[
 
 @functools.lru_cache(maxsize=65_536)  # the rows of a load share few times (``created``, common starts)
 def _sqlite_time(value: datetime | None) -> str | None:
-    """A naive UTC datetime as SQLAlchemy stores it on SQLite (``store.db.db_time``)."""
-    return None if value is None else value.isoformat(" ", "microseconds")
+    """``store.db.sqlite_time_text``, cached, and None kept."""
+    return None if value is None else sqlite_time_text(value)
 
 
 def _sqlite_json(value: Any) -> str | None:
