@@ -18,28 +18,11 @@ from meetadmin.errors import NotFound
 from meetadmin.outbound.mail import body_text, recipient_name
 from meetadmin.services.common import utcnow
 from meetadmin.store.models import Notice
-from meetadmin.store.notices import NOTICE_COLUMNS, NoticeRow, notice_row
+from meetadmin.store.notices import NOTICE_COLUMNS, NoticeRow, mailbox, notice_row
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Session = Annotated[SignedIn, Depends(signed_in)]
 Before = Annotated[int | None, Query(ge=1, le=10**17)]
-
-
-def org_mail(
-    conn: Connection, org_id: str, since: datetime, to: str | None, before: int | None, limit: int
-) -> list[NoticeRow]:
-    """The organisation's notices created at ``since`` or later, newest first (older than ``before``)."""
-    query = (
-        select(*NOTICE_COLUMNS)
-        .where(Notice.org_id == org_id, Notice.created >= since)
-        .order_by(Notice.id.desc())
-        .limit(limit)
-    )
-    if to:
-        query = query.where(Notice.recipient_key == to.strip().lower())
-    if before is not None:
-        query = query.where(Notice.id < before)
-    return [notice_row(r) for r in conn.execute(query)]
 
 
 def org_notice(conn: Connection, org_id: str, notice_id: int, since: datetime) -> NoticeRow | None:
@@ -72,7 +55,7 @@ async def mail(
     need(can(owner).people, auth.ADMIN_PEOPLE_READ)
     to, since = to.strip(), _since(request)
     rows = await writer(request).read(
-        lambda conn: org_mail(conn, owner.org_id, since, to or None, before, PAGE_SIZE + 1)
+        lambda conn: mailbox(conn, since, to or None, before, PAGE_SIZE + 1, owner.org_id)
     )
     older = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return render(
