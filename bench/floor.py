@@ -3,15 +3,16 @@
     .venv/bin/python bench/floor.py [--sizes 1000,100000] [--duration 5]
 
 A raw ASGI app under uvicorn (httptools, uvloop) with raw ``sqlite3`` on the benchmark organisation, WAL
-and full sync, one thread, no framework, no checks beyond the rules: a bearer token looked up once,
-the new host's privilege, the series read, the host changed, an audit row per moved series; for
-personal rooms, the people read, a new ID per person (the site's rule), the old ID released and an
-audit row each (old and new ID). SQLite is tuned as meetadmin tunes it (journals in memory, a 32 MiB
-page cache, a checkpoint every 4,000 pages), and audit rows are keyed by time-ordered IDs as
-meetadmin's are: random ones would scatter 100 inserts a request over the audit table's key index, a
-cost no sane implementation pays. It prints requests/s under load (16 connections) and p50 unloaded,
-like ``run.py``, so that meetadmin's figures can be read against what this machine does on the same
-day.
+and full sync, one thread, no framework, no checks beyond the rules: a bearer token looked up once, the
+new host's privilege, the series read, the host changed, an audit row per moved series; for personal
+rooms, the people read, a new ID per person (the site's rule), the old ID released and an audit row each
+(old and new ID); and the notice meetadmin must queue in the same transaction for each change (an e-mail
+outbox row with the same columns and payload fields: the old host told of the cancelled meeting, the
+person of their new room link). SQLite is tuned as meetadmin tunes it (journals in memory, a 32 MiB page
+cache, a checkpoint every 4,000 pages), and audit rows are keyed by time-ordered IDs as meetadmin's are:
+random ones would scatter 100 inserts a request over the audit table's key index, a cost no sane
+implementation pays. It prints requests/s under load (16 connections) and p50 unloaded, like ``run.py``,
+so that meetadmin's figures can be read against what this machine does on the same day.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import multiprocessing
 import random
 import sqlite3
@@ -29,6 +29,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,6 +43,14 @@ AUDIT = (
     "target_id, target_name, tracking_id, data) "
     "VALUES (?, ?, ?, ?, 'MEETINGS', '{action}', '{target}', ?, '', 't', ?)"
 )
+NOTICE = (
+    "INSERT INTO notices (org_id, kind, recipient, recipient_key, subject, payload, created) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def ordered_id() -> str:
@@ -93,15 +103,47 @@ class Floor:
             ids = body["meetingIds"]
             marks = ",".join("?" * len(ids))
             rows = db.execute(
-                f"SELECT id, host_id, state, scheduled_type FROM meeting_series WHERE id IN ({marks}) "
-                "AND org_id = ?",
+                "SELECT s.id, s.host_id, s.state, s.scheduled_type, s.title, s.start, s.timezone, "
+                "s.recurrence, p.email, p.display_name FROM meeting_series s "
+                f"JOIN people p ON p.id = s.host_id WHERE s.id IN ({marks}) AND s.org_id = ?",
                 (*ids, actor[1]),
             ).fetchall()
-            moving = [r[0] for r in rows if r[2] != "inProgress" and r[1] != host[0]]
+            moved = [r for r in rows if r[2] != "inProgress" and r[1] != host[0]]
+            moving = [r[0] for r in moved]
             marks = ",".join("?" * len(moving))
             db.execute(
                 f"UPDATE meeting_series SET host_id = ?, updated = ? WHERE id IN ({marks})",
                 (host[0], now, *moving),
+            )
+            reason = f"The meeting was reassigned to {body['hostEmail']} by the admin."
+            db.executemany(
+                NOTICE,
+                [
+                    (
+                        actor[1],
+                        "meetingCancelled",
+                        r[8],
+                        r[8].lower(),
+                        f"Cancelled: {r[4]}",
+                        _json(
+                            {
+                                "meetingId": r[0],
+                                "title": r[4],
+                                "siteUrl": "site",
+                                "reason": reason,
+                                "trackingId": "t",
+                                "hostName": r[9],
+                                "newHostEmail": body["hostEmail"],
+                                "changedBy": "admin",
+                                "start": r[5],
+                                "timezone": r[6],
+                                "recurrence": r[7],
+                            }
+                        ),
+                        now,
+                    )
+                    for r in moved
+                ],
             )
             db.executemany(
                 AUDIT.format(action="reassignHost", target="MEETING_SERIES"),
@@ -112,7 +154,7 @@ class Floor:
                         now,
                         actor[0],
                         m,
-                        json.dumps({"newHost": body["hostEmail"]}),
+                        _json({"newHost": body["hostEmail"]}),
                     )
                     for m in moving
                 ],
@@ -134,12 +176,13 @@ class Floor:
             ).fetchone()
             emails = [item["email"].lower() for item in body["personalMeetingRoomIds"]]
             marks = ",".join("?" * len(emails))
-            person_of = dict(
-                db.execute(
-                    f"SELECT email_key, id FROM people WHERE email_key IN ({marks}) AND org_id = ?",
-                    (*emails, actor[1]),
-                ).fetchall()
-            )
+            people = db.execute(
+                f"SELECT email_key, id, email, display_name FROM people WHERE email_key IN ({marks}) "
+                "AND org_id = ?",
+                (*emails, actor[1]),
+            ).fetchall()
+            person_of = {p[0]: p[1] for p in people}
+            named = {p[1]: (p[2], p[3]) for p in people}
             keys = list(person_of.values())
             marks = ",".join("?" * len(keys))
             old = dict(
@@ -185,7 +228,31 @@ class Floor:
                         now,
                         actor[0],
                         str(f[1]),
-                        json.dumps({"old": old.get(f[1]), "new": f[2]}),
+                        _json({"old": old.get(f[1]), "new": f[2]}),
+                    )
+                    for f in fresh
+                ],
+            )
+            db.executemany(
+                NOTICE,
+                [
+                    (
+                        actor[1],
+                        "personalRoomChanged",
+                        named[f[1]][0],
+                        named[f[1]][0].lower(),
+                        f"Your personal room on {body['siteUrl']} has a new link",
+                        _json(
+                            {
+                                "email": named[f[1]][0],
+                                "displayName": named[f[1]][1],
+                                "siteUrl": body["siteUrl"],
+                                "oldRoomId": old.get(f[1]),
+                                "newRoomId": f[2],
+                                "changedBy": "admin",
+                            }
+                        ),
+                        now,
                     )
                     for f in fresh
                 ],
@@ -215,9 +282,9 @@ def make_app(path: str) -> Any:
         elif actor is None:
             status = 401
         elif scope["path"] == "/v1/meetings/reassignHost":
-            status = floor.reassign(actor, json.loads(body))
+            status = floor.reassign(actor, orjson.loads(body))
         else:
-            status = floor.refresh(actor, json.loads(body))
+            status = floor.refresh(actor, orjson.loads(body))
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
 
