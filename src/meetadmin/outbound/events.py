@@ -15,6 +15,7 @@ Callers: ``add_events`` from a service's transaction (Create a Meeting: ``create
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
@@ -31,7 +32,7 @@ from meetadmin.store.db import from_db_time
 from meetadmin.store.meeting_reads import HostView, SeriesView, instance_view
 from meetadmin.store.models import MeetingSeries
 from meetadmin.store.webhook_outbox import NewEvent, add_event_rows, add_queue_rows, event_series
-from meetadmin.store.webhooks import active_registrations
+from meetadmin.store.webhooks import active_registrations, active_registrations_later
 from meetadmin.store.writer import orm
 
 HIDDEN = ("password", "hostKey", "telephony")
@@ -53,11 +54,19 @@ def wall_clock() -> datetime:
 
 
 def add_events(
-    conn: Connection, org_id: str, actor: str, event: str, resource: str, items: list[EventItem]
+    conn: Connection,
+    org_id: str,
+    actor: str,
+    event: str,
+    resource: str,
+    items: list[EventItem],
+    hooks: list[Registration] | None = None,
 ) -> int:
     """Write ``event`` about each item for every webhook it goes to; how many deliveries are owed.
-    ``actor`` is the Webex person ID of whoever made the change."""
-    hooks = _listening(conn, org_id, resource, event)
+    ``actor`` is the Webex person ID of whoever made the change; ``hooks``, if given, are the webhooks
+    listening (``listening_later``), read earlier in the transaction."""
+    if hooks is None:
+        hooks = _listening(conn, org_id, resource, event)
     if not hooks or not items:
         return 0
     views = _series_views(conn, org_id, sorted({parse_meeting_id(i.meeting_id).series_id for i in items}))
@@ -146,6 +155,16 @@ def _instance_event(conn: Connection, org_id: str, instance_id: str, event: str,
 
 def _listening(conn: Connection, org_id: str, resource: str, event: str) -> list[Registration]:
     return [h for h in active_registrations(conn, org_id, resource) if h.event in (event, "all")]
+
+
+def listening_later(
+    conn: Connection, org_id: str, resource: str, event: str
+) -> Callable[[], list[Registration]]:
+    """The webhooks ``add_events`` will match, asked for now and read when called: on PostgreSQL the
+    query goes out in the round trip of the next statement the transaction waits for, instead of one
+    of its own when the events are written."""
+    later = active_registrations_later(conn, org_id, resource)
+    return lambda: [h for h in later() if h.event in (event, "all")]
 
 
 def _owe(conn: Connection, events: list[NewEvent], targets: list[list[str]]) -> int:

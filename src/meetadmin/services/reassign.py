@@ -10,8 +10,9 @@ from sqlalchemy import Connection
 from meetadmin.domain import reassign as rules
 from meetadmin.domain.ids import MeetingIdKind, parse_meeting_id
 from meetadmin.domain.people import TokenOwner
+from meetadmin.domain.webhooks import Registration
 from meetadmin.errors import Forbidden
-from meetadmin.outbound.events import EventItem, add_events
+from meetadmin.outbound.events import EventItem, add_events, listening_later
 from meetadmin.services.common import audit_batch, target_site_with_host, utcnow
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.meetings import SeriesRow, series_for_reassign_later, set_host
@@ -54,6 +55,7 @@ def reassign_hosts(
     wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
     # The series are asked for first: on PostgreSQL they come in the site's and host's round trip.
     load_series = series_for_reassign_later(conn, caller.org_id, sorted(wanted), lock=apply)
+    hooks = listening_later(conn, caller.org_id, "meetings", "updated") if apply and wanted else list
     site, host = target_site_with_host(conn, caller, site_url, host_email)
     refusal = rules.host_refusal(host, site.site_url, host_email.strip())
     if refusal is not None or host is None:
@@ -78,7 +80,7 @@ def reassign_hosts(
             moving.append(mid)
 
     if apply and moving:
-        _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id)
+        _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id, hooks())
     return ReassignOutcome(verdicts, len(moving) if apply else 0)
 
 
@@ -91,6 +93,7 @@ def _apply(
     moving: list[str],
     series: dict[str, SeriesRow],
     tracking_id: str,
+    hooks: list[Registration],
 ) -> None:
     """Move the series; per series an audit event, the old host's cancellation notice and the
     ``updated`` webhook event (which carries the host before the move)."""
@@ -150,4 +153,4 @@ def _apply(
     )
     add_notices(conn, now, notices)
     moved = [EventItem(mid, series[mid].facts.host_key) for mid in moving]
-    add_events(conn, caller.org_id, caller.person_id, "updated", "meetings", moved)
+    add_events(conn, caller.org_id, caller.person_id, "updated", "meetings", moved, hooks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from meetadmin.domain.webhooks import Registration, WebhookRow
 from meetadmin.store.db import from_db_time
-from meetadmin.store.driver import marks, run_sql, sql
+from meetadmin.store.driver import marks, read_later, run_sql, sql
 from meetadmin.store.models import Org, Person, Webhook
 
 _COLUMNS = (
@@ -112,6 +113,15 @@ _ACTIVE = (
 
 def active_registrations(conn: Connection, org_id: str, resource: str) -> list[Registration]:
     return [Registration(*r) for r in run_sql(conn, _ACTIVE, [org_id, resource])]
+
+
+def active_registrations_later(
+    conn: Connection, org_id: str, resource: str
+) -> Callable[[], list[Registration]]:
+    """``active_registrations``, asked for now and read when called: on PostgreSQL the query goes out
+    with the next statement the transaction waits for (``store.driver.read_later``)."""
+    later = read_later(conn, _ACTIVE, [org_id, resource])
+    return lambda: [Registration(*r) for r in later()]
 
 
 def person_key(conn: Connection, org_id: str, person_id: str | None, email: str | None) -> int | None:
