@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from meetadmin.domain.pmr import is_valid_room_id
 from meetadmin.store.fixtures import FixtureError, load_files
-from meetadmin.store.models import MeetingInstance, MeetingSeries, Org, Person, PersonalRoomId
+from meetadmin.store.models import (
+    AuditEvent,
+    MeetingInstance,
+    MeetingSeries,
+    Notice,
+    Org,
+    Person,
+    PersonalRoomId,
+)
+from meetadmin.store.notices import NewNotice, add_notices
 from meetadmin.store.writer import Writer
 from tests.worlds import example_world, other_world
 
@@ -157,6 +167,37 @@ def test_an_organisation_loads_once_unless_replaced(engine: Engine, tmp_path: Pa
     doc["meetings"] = doc["meetings"][:2]
     load(engine, write(tmp_path, "org.yaml", doc), on_existing="replace")
     assert count(engine, MeetingSeries) == 2
+
+
+def test_replacing_an_organisation_takes_its_audit_events_and_notices_with_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Neither table has a foreign key to orgs (migration 0015): ``delete_org`` deletes their rows."""
+    load(engine, write(tmp_path, "a.yaml", example_world()), write(tmp_path, "b.yaml", other_world()))
+    orgs = [example_world()["org"]["id"], other_world()["org"]["id"]]
+    now = datetime(2026, 12, 7, 12, 0)
+    with engine.begin() as conn:
+        for org_id in orgs:
+            actor = conn.execute(select(Person.id).where(Person.org_id == org_id).limit(1)).scalar_one()
+            conn.execute(
+                insert(AuditEvent).values(
+                    id=f"event-{org_id}",
+                    org_id=org_id,
+                    created=now,
+                    actor_id=actor,
+                    category="MEETINGS",
+                    action="reassignHost",
+                    target_type="MEETING_SERIES",
+                    target_id="m",
+                    tracking_id="T",
+                    data={},
+                )
+            )
+            add_notices(conn, now, [NewNotice(org_id, "test", f"someone@{org_id}.com", "s", {})])
+    load(engine, write(tmp_path, "a.yaml", example_world()), on_existing="replace")
+    with engine.connect() as conn:
+        assert conn.execute(select(AuditEvent.org_id)).scalars().all() == [orgs[1]]
+        assert conn.execute(select(Notice.org_id)).scalars().all() == [orgs[1]]
 
 
 def test_a_site_or_email_of_another_organisation_is_refused(engine: Engine, tmp_path: Path) -> None:

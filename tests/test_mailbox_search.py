@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 from meetadmin.store.driver import run_sql
 from meetadmin.store.notices import NewNotice, add_notices, mailbox, recipient_search
@@ -64,26 +64,3 @@ def test_one_address_is_searched_in_any_case_newest_first_in_pages_within_the_wi
         everyone = mailbox(conn, since, None, None, 100, "example")
         assert [n.recipient for n in everyone[:2]] == [BEN, "Anna@Example.com"]
         assert len(everyone) == 16
-
-
-def test_0014_swaps_the_recipient_index_and_back(engine: Engine, world: object) -> None:
-    from alembic import command
-    from sqlalchemy import inspect
-
-    from meetadmin.store.migrate import alembic_config, upgrade
-
-    def indexes() -> set[str]:
-        return {i["name"] for i in inspect(engine).get_indexes("notices") if i["name"]}
-
-    with engine.begin() as conn:
-        _queue(conn, NOW, ANNA)
-    assert {"ix_notices_recent_recipient"} <= indexes() and "ix_notices_recipient" not in indexes()
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0013")
-    assert "ix_notices_recipient" in indexes() and "ix_notices_recent_recipient" not in indexes()
-    upgrade(engine)
-    assert {"ix_notices_recent_recipient"} <= indexes() and "ix_notices_recipient" not in indexes()
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT recipient FROM notices")).scalars().all() == [ANNA]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, inspect, text
 
 from meetadmin.store.migrate import alembic_config, upgrade
 from meetadmin.store.models import Base
+from meetadmin.store.notices import NewNotice, add_notices
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -67,3 +68,48 @@ def test_0013_adds_the_host_listing_index_and_takes_it_away_again(engine: Engine
     assert "ix_meeting_series_host_site_start" not in _series_indexes(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM meeting_series")).scalar_one() > 0
+
+
+NOW = datetime(2026, 12, 7, 12, 0)
+ANNA = "anna@example.com"
+
+
+def test_0014_swaps_the_recipient_index_and_back(engine: Engine, world: object) -> None:
+    def indexes() -> set[str]:
+        return {i["name"] for i in inspect(engine).get_indexes("notices") if i["name"]}
+
+    with engine.begin() as conn:
+        add_notices(conn, NOW, [NewNotice("example", "test", ANNA, "s", {})])
+    assert {"ix_notices_recent_recipient"} <= indexes() and "ix_notices_recipient" not in indexes()
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0013")
+    assert "ix_notices_recipient" in indexes() and "ix_notices_recent_recipient" not in indexes()
+    upgrade(engine)
+    assert {"ix_notices_recent_recipient"} <= indexes() and "ix_notices_recipient" not in indexes()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT recipient FROM notices")).scalars().all() == [ANNA]
+
+
+def test_0015_drops_the_org_keys_of_audit_events_and_notices_and_back(engine: Engine, world: object) -> None:
+    def org_keys() -> list[str]:
+        return [
+            table
+            for table in ("audit_events", "notices")
+            for key in inspect(engine).get_foreign_keys(table)
+            if key["referred_table"] == "orgs"
+        ]
+
+    with engine.begin() as conn:
+        add_notices(conn, NOW, [NewNotice("example", "test", ANNA, "s", {})])
+    assert org_keys() == []
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0014")
+    assert org_keys() == ["audit_events", "notices"]
+    upgrade(engine)
+    assert org_keys() == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT recipient FROM notices")).scalars().all() == [ANNA]
