@@ -53,9 +53,10 @@ def reassign_hosts(
     write transaction when applying: the series are locked)."""
     parsed = {mid: parse_meeting_id(mid) for mid in meeting_ids}
     wanted = {p.series_id for p in parsed.values() if p.kind is not MeetingIdKind.UNKNOWN}
-    # The series are asked for first: on PostgreSQL they come in the site's and host's round trip.
+    # The series and the webhooks listening are asked for first: on PostgreSQL they come in the site's
+    # and host's round trip.
     load_series = series_for_reassign_later(conn, caller.org_id, sorted(wanted), lock=apply)
-    hooks = listening_later(conn, caller.org_id, "meetings", "updated") if apply and wanted else list
+    hooks = listening_later(conn, caller.org_id, "meetings", "updated")
     site, host = target_site_with_host(conn, caller, site_url, host_email)
     refusal = rules.host_refusal(host, site.site_url, host_email.strip())
     if refusal is not None or host is None:

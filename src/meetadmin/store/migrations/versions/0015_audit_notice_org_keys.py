@@ -5,7 +5,8 @@ organisation; ``store.fixtures.delete_org`` (``load --replace``) deletes their r
 organisation, so the keys' ``ON DELETE CASCADE`` never had anything left to do. On PostgreSQL each
 inserted row's key check took a share lock on the one organisation row, which every concurrent writer
 locks too (a MultiXact per row): a 100-series reassignment writes 200 such rows, and without the two
-keys it ran 12-14% faster (167-170 -> 192-197 requests/s, 100,000 series, 16 connections).
+keys it ran about 14% faster (167-170 -> 187-197 requests/s, 100,000 series, 16 connections, two
+interleaved pairs).
 
 Revision ID: 0015
 Revises: 0014
