@@ -25,8 +25,10 @@ from sqlalchemy.exc import DBAPIError
 
 from meetadmin.store.driver import (
     PIPELINE,
+    begin_later,
     commit_deferred,
     drop_deferred,
+    end_own_begin,
     raw_cursor_class,
     run_later,
     run_sql,
@@ -182,6 +184,8 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
         try:
             trans = conn.begin()
             try:
+                if write and conn.dialect.name == "postgresql":
+                    begin_later(conn)  # BEGIN goes out with the first statements
                 yield conn
             except BaseException:
                 drop_deferred(conn)
@@ -202,6 +206,8 @@ def begin(engine: Engine, write: bool = False) -> Iterator[Connection]:
             with contextlib.suppress(Exception):
                 conn.connection.driver_connection.rollback()  # type: ignore[union-attr]
             raise
+        finally:
+            end_own_begin(conn)
 
 
 @contextmanager

@@ -190,6 +190,33 @@ def _defer(conn: Connection, sql: str, params: Any, many: bool) -> Any:
     return cursor
 
 
+OWN_BEGIN = "meetadmin_own_begin"  # in the connection's info while ``begin_later`` holds autocommit on
+
+
+def begin_later(conn: Connection) -> None:
+    """PostgreSQL: open the transaction with its first statements, not in a round trip of its own.
+    psycopg, left to open it, sends BEGIN before the first statement and in pipeline mode waits for its
+    answer; with autocommit on it leaves BEGIN to us, and BEGIN is deferred like ``run_later``.
+    psycopg's commit and rollback go by the server's transaction status, so they still end it.
+    ``end_own_begin`` turns autocommit off again before the connection goes back to the pool."""
+    driver: Any = conn.connection.driver_connection
+    driver.autocommit = True
+    conn.info[OWN_BEGIN] = True
+    _defer(conn, "BEGIN", (), many=False)
+
+
+def end_own_begin(conn: Connection) -> None:
+    """After ``begin_later``'s transaction has ended: autocommit off again, as every other user of a
+    pooled connection expects; a connection that can't be set back leaves the pool."""
+    if not conn.info.pop(OWN_BEGIN, False):
+        return
+    try:
+        conn.connection.driver_connection.autocommit = False  # type: ignore[union-attr]
+    except Exception:
+        with contextlib.suppress(Exception):
+            conn.invalidate()
+
+
 def read_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Any]]:
     """Send a statement whose rows are needed later; the rows, when called. On PostgreSQL it goes out
     with the next statement waited for (as ``run_later``), so two reads that do not depend on each

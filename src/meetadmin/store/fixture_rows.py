@@ -23,7 +23,7 @@ from sqlalchemy import JSON, Connection, DateTime, Table, literal, select, text
 from meetadmin.domain import ids
 from meetadmin.domain.occurrences import occurrence_starts
 from meetadmin.store.db import sqlite_time_text
-from meetadmin.store.driver import run_many
+from meetadmin.store.driver import run_many, send_deferred
 from meetadmin.store.fixture_checks import utc_naive
 from meetadmin.store.fixture_schema import FixtureDoc
 from meetadmin.store.models import Base, MeetingInstance, MeetingSeries
@@ -198,6 +198,7 @@ def _copy(conn: Connection, table: Table, names: list[str], rows: list[dict[str,
 
     as_json = {n for n in names if isinstance(table.c[n].type, JSON)}
     columns = ", ".join(f'"{n}"' for n in names)
+    send_deferred(conn)  # COPY can't run in pipeline mode: what waits (BEGIN at least) goes first
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
