@@ -56,7 +56,7 @@ def reassign_hosts(
     # The series and the webhooks listening are asked for first: on PostgreSQL they come in the site's
     # and host's round trip.
     load_series = series_for_reassign_later(conn, caller.org_id, sorted(wanted), lock=apply)
-    hooks = listening_later(conn, caller.org_id, "meetings", "updated")
+    hooks = listening_later(conn, caller.org_id, "meetings", "updated") if apply else None
     site, host = target_site_with_host(conn, caller, site_url, host_email)
     refusal = rules.host_refusal(host, site.site_url, host_email.strip())
     if refusal is not None or host is None:
@@ -80,7 +80,7 @@ def reassign_hosts(
         if row is not None and row.facts.host_key != host.key:
             moving.append(mid)
 
-    if apply and moving:
+    if hooks is not None and moving:  # applying (a preview asks for no webhooks)
         _apply(conn, caller, site.site_url, host.key, host.email, moving, series, tracking_id, hooks())
     return ReassignOutcome(verdicts, len(moving) if apply else 0)
 
