@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from alembic import command
 from sqlalchemy import Engine, event, text
@@ -61,7 +62,7 @@ def _release_plan(engine: Engine, site: int, people: list[int]) -> str:
             event.remove(engine, "before_cursor_execute", keep)
         [(statement, params)] = seen
         driver: Any = conn.connection.driver_connection
-        with driver.cursor() as cursor:
+        with psycopg.RawCursor(driver) as cursor:  # the statement as sent: $1, $2 placeholders
             cursor.execute("SET LOCAL enable_seqscan = off")  # the table is small; its indexes are the point
             cursor.execute("SET LOCAL enable_bitmapscan = off")
             cursor.execute("EXPLAIN " + statement, params)

@@ -24,12 +24,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from meetadmin.store.driver import (
+    OWN_STATEMENT,
     PIPELINE,
     begin_later,
     commit_deferred,
     drop_deferred,
     end_own_begin,
-    raw_cursor_class,
     run_later,
     run_sql,
     send_deferred,
@@ -117,7 +117,11 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     # No pool_pre_ping: it cost a round trip (and an autocommit toggle) on every checkout. A connection
     # the server dropped fails its first statement instead, before anything is committed, and the
     # Writer runs the work again once on a fresh connection (``store.writer.lost_connection``).
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    # psycopg prepares nothing itself: on a rollback after it had prepared a statement it sends DEALLOCATE
+    # ALL, which would take the store's own prepared statements (``store/pg_wire.py``) with it.
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, connect_args={"prepare_threshold": None}
+    )
     _configure_postgresql(engine)
     return engine
 
@@ -127,10 +131,26 @@ def _configure_postgresql(engine: Engine) -> None:
     def _send_deferred_first(
         conn: Connection, cursor: Any, _sql: str, _params: Any, _context: Any, _many: bool
     ) -> None:
-        # Core statements (and any driver cursor but the store's own RawCursor) need the connection out
-        # of pipeline mode: what was deferred goes first (``run_later``).
-        if PIPELINE in conn.info and not isinstance(cursor, raw_cursor_class()):
+        # Core statements (and any driver cursor) go after what was deferred (``run_later``): it goes
+        # first, in a round trip of its own.
+        if PIPELINE in conn.info and cursor is not OWN_STATEMENT:
             send_deferred(conn)
+
+    # Deferred statements never outlive their transaction, whoever ends it (``begin`` sends them with its
+    # COMMIT; a Core transaction, ``engine.begin()``, commits them here): sent before a commit, dropped
+    # on a rollback and when the connection goes back to the pool.
+    @event.listens_for(engine, "commit")
+    def _send_deferred_before_commit(conn: Connection) -> None:
+        send_deferred(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _drop_deferred_on_rollback(conn: Connection) -> None:
+        if not conn.invalidated:  # an invalidated connection has lost its info with its connection
+            conn.info.pop(PIPELINE, None)
+
+    @event.listens_for(engine, "checkin")
+    def _drop_deferred_on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info.pop(PIPELINE, None)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -7,7 +7,7 @@ on PostgreSQL, deferred statements: several statements of a request in one round
 from __future__ import annotations
 
 import contextlib
-import functools
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
+
+from meetadmin.store.pg_wire import Queued, round_trip
 
 # --- Hand-written SQL on the driver, for the statements every reassignment and refresh runs -----------
 #
@@ -63,21 +65,16 @@ def _dialect_sql(conn: Connection, sql: str) -> str:
 
 
 def _cursor(conn: Connection) -> Any:
-    """A driver cursor. On PostgreSQL a ``psycopg.RawCursor``, which takes PostgreSQL's own ``$1``
-    placeholders: psycopg's ordinary cursor rewrites ``%s`` into them with a regular expression on every
-    execution of a statement longer than 4 KiB or with more than 50 parameters (it caches only smaller
-    ones), which was a third of a 100-meeting reassignment's CPU."""
-    driver = conn.connection.driver_connection
-    if conn.dialect.paramstyle == "qmark":
-        return driver.cursor()  # type: ignore[union-attr]
-    return raw_cursor_class()(driver)
+    """A driver cursor (SQLite's)."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-@functools.cache
-def raw_cursor_class() -> Any:
-    import psycopg  # only where PostgreSQL is used
+class _OwnStatement:
+    """What ``before_cursor_execute`` listeners get as the cursor of a statement sent on libpq by
+    ``store/pg_wire.py`` (there is none): the engine's listener knows it needs no flush."""
 
-    return psycopg.RawCursor
+
+OWN_STATEMENT = _OwnStatement()
 
 
 def _announce(conn: Connection, cursor: Any, sql: str, params: Any, many: bool) -> None:
@@ -104,21 +101,36 @@ def run_count(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
 
 
 def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
+    if conn.dialect.paramstyle != "qmark":  # PostgreSQL: with whatever waits, one round trip
+        item = _defer(conn, sql, params, many=False)
+        send_deferred(conn, sql, params)
+        return item.rowcount if count else item.rows
     cursor = _cursor(conn)
-    sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, params, False)
     try:
-        if conn.dialect.paramstyle == "qmark":
-            cursor.execute(sql, params)
-            if count:
-                return cursor.rowcount
-            return list(cursor.fetchall()) if cursor.description else []
         cursor.execute(sql, params)
-        if PIPELINE in conn.info:  # deferred statements wait: this one went out with them, one round trip
-            _end_pipeline(conn)
         if count:
             return cursor.rowcount
-        return _rows(cursor)
+        return list(cursor.fetchall()) if cursor.description else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def run_named(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """``run_sql`` for statements whose rows are read by column name (``row["room_key"]``): dicts on
+    PostgreSQL, ``sqlite3.Row`` on SQLite, no SQLAlchemy ``Row`` per row."""
+    if conn.dialect.paramstyle != "qmark":
+        item = _defer(conn, sql, params, many=False, named=True)
+        send_deferred(conn, sql, params)
+        return item.rows
+    cursor = _cursor(conn)
+    cursor.row_factory = sqlite3.Row
+    _announce(conn, cursor, sql, params, False)
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:
@@ -134,7 +146,6 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         _defer(conn, sql, rows, many=True)
         return
     cursor = _cursor(conn)
-    sql = _dialect_sql(conn, sql)
     _announce(conn, cursor, sql, rows, True)
     try:
         cursor.executemany(sql, rows)
@@ -147,17 +158,16 @@ def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
 # --- Deferred statements (PostgreSQL): several statements of a request in one round trip -------------
 #
 # A statement whose outcome the work does not read (an UPDATE whose count nobody asks, an INSERT of
-# audit rows, notices, queue rows, a SAVEPOINT) is sent in psycopg's pipeline mode and not waited for:
-# it goes out with the next statement that is waited for (``run_sql``, ``run_count``, a Core statement,
-# the end of a savepoint) or with COMMIT, and their answers come back together. PostgreSQL runs them in
-# order, so every statement still sees the ones before it. A deferred statement that fails fails the
-# statement it went out with (its own error, e.g. ``IntegrityError``), and the transaction as always;
-# a COMMIT that went out after a failed statement was not run, so that error is not a COMMIT's (the
-# writer may retry). The pipeline lasts only while something deferred is waiting; Core statements and
-# other driver cursors send it first (the engine's ``before_cursor_execute`` listener). On SQLite
-# ``run_later`` simply runs the statement.
+# audit rows, notices, queue rows, a SAVEPOINT) is queued and not waited for: it goes out with the next
+# statement that is waited for (``run_sql``, ``run_count``, a Core statement, the end of a savepoint) or
+# with COMMIT, in one round trip on libpq (``store/pg_wire.py``), and their answers come back together.
+# PostgreSQL runs them in order, so every statement still sees the ones before it. A deferred statement
+# that fails fails the statement it went out with (its own error, e.g. ``IntegrityError``), and the
+# transaction as always; a COMMIT that went out after a failed statement was not run, so that error is
+# not a COMMIT's (the writer may retry). Core statements and other driver cursors send the queue first
+# (the engine's ``before_cursor_execute`` listener). On SQLite ``run_later`` simply runs the statement.
 
-PIPELINE = "meetadmin_pipeline"  # in the connection's info while deferred statements wait: the pipeline
+PIPELINE = "meetadmin_pipeline"  # in the connection's info while deferred statements wait: their queue
 
 
 def run_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
@@ -169,25 +179,22 @@ def run_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
     _defer(conn, sql, params, many=False)
 
 
-def _defer(conn: Connection, sql: str, params: Any, many: bool) -> Any:
-    info = conn.info
-    driver: Any = conn.connection.driver_connection
-    if PIPELINE not in info:
-        pipeline = driver.pipeline()
-        pipeline.__enter__()
-        info[PIPELINE] = pipeline
-    cursor = raw_cursor_class()(driver)  # not closed: its answer arrives later
+def _defer(conn: Connection, sql: str, params: Any, many: bool, named: bool = False) -> Queued:
+    queue: list[Queued] | None = conn.info.get(PIPELINE)
+    if queue is None:
+        queue = conn.info[PIPELINE] = []
+        driver: Any = conn.connection.driver_connection
+        if not driver.autocommit and driver.pgconn.transaction_status == _IDLE:
+            # psycopg opens a transaction before its first statement; before ours, we do
+            queue.append(Queued(driver._get_tx_start_command().decode(), (), False))
     sql = _dialect_sql(conn, sql)
-    _announce(conn, cursor, sql, params, many)
-    try:
-        if many:
-            cursor.executemany(sql, params)
-        else:
-            cursor.execute(sql, params)
-    except conn.dialect.loaded_dbapi.Error as exc:  # an earlier deferred statement's error
-        drop_deferred(conn)
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
-    return cursor
+    _announce(conn, OWN_STATEMENT, sql, params, many)
+    item = Queued(sql, params, many, named)
+    queue.append(item)
+    return item
+
+
+_IDLE = 0  # libpq's PQTRANS_IDLE
 
 
 OWN_BEGIN = "meetadmin_own_begin"  # in the connection's info while ``begin_later`` holds autocommit on
@@ -195,10 +202,10 @@ OWN_BEGIN = "meetadmin_own_begin"  # in the connection's info while ``begin_late
 
 def begin_later(conn: Connection) -> None:
     """PostgreSQL: open the transaction with its first statements, not in a round trip of its own.
-    psycopg, left to open it, sends BEGIN before the first statement and in pipeline mode waits for its
-    answer; with autocommit on it leaves BEGIN to us, and BEGIN is deferred like ``run_later``.
-    psycopg's commit and rollback go by the server's transaction status, so they still end it.
-    ``end_own_begin`` turns autocommit off again before the connection goes back to the pool."""
+    psycopg, left to open it, sends BEGIN before its first statement and waits for the answer; with
+    autocommit on it leaves BEGIN to us, and BEGIN is deferred like ``run_later``. psycopg's commit
+    and rollback go by the server's transaction status, so they still end it. ``end_own_begin`` turns
+    autocommit off again before the connection goes back to the pool."""
     driver: Any = conn.connection.driver_connection
     driver.autocommit = True
     conn.info[OWN_BEGIN] = True
@@ -224,67 +231,49 @@ def read_later(conn: Connection, sql: str, params: Sequence[Any] = ()) -> Callab
     if conn.dialect.paramstyle == "qmark":
         rows = run_sql(conn, sql, params)
         return lambda: rows
-    cursor = _defer(conn, sql, params, many=False)
+    item = _defer(conn, sql, params, many=False)
 
     def fetch() -> list[Any]:
-        send_deferred(conn)  # when nothing has sent it yet
-        return _rows(cursor)
+        if not item.done:  # nothing has sent it yet
+            send_deferred(conn)
+        return item.rows
 
     return fetch
 
 
-def _rows(cursor: Any) -> list[Any]:
-    """A psycopg cursor's rows, if its statement returns any (``description`` builds a column object
-    per column to say so, on every call)."""
-    result = cursor.pgresult
-    return cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
-
-
-_TUPLES_OK = 2  # libpq's PGRES_TUPLES_OK
-
-
-def send_deferred(conn: Connection) -> None:
-    """Send the statements ``run_later`` deferred and wait for their answers (raises the first error)."""
-    if PIPELINE not in conn.info:
+def send_deferred(conn: Connection, sql: str = "(deferred statements)", params: Any = ()) -> None:
+    """Send the statements ``run_later`` deferred and wait for their answers; the first error is raised
+    as SQLAlchemy's exception for ``sql`` (the statement waited for, if any)."""
+    queue = conn.info.pop(PIPELINE, None)
+    if queue is None:
         return
+    dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
-        _end_pipeline(conn)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance("(deferred statements)", [], exc, conn.dialect.loaded_dbapi.Error) from exc
-
-
-def _end_pipeline(conn: Connection) -> None:
-    """Leave pipeline mode: one round trip for everything queued; the first error, if any, is raised
-    (the driver's), and the connection is out of pipeline mode either way."""
-    pipeline = conn.info.pop(PIPELINE)
-    pipeline.__exit__(None, None, None)
+        round_trip(conn.connection.driver_connection, queue)
+    except dbapi_error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi_error) from exc
 
 
 def drop_deferred(conn: Connection) -> None:
-    """Leave pipeline mode after an error: what is queued is sent, and errors are let go (the
-    transaction is being rolled back)."""
+    """After an error, before the transaction (or a savepoint) is rolled back: what is queued is sent
+    (a SAVEPOINT among it must exist to be rolled back to), and errors are let go."""
     with contextlib.suppress(Exception):
-        if PIPELINE in conn.info:
-            with contextlib.suppress(Exception):
-                _end_pipeline(conn)
+        send_deferred(conn)
 
 
 def commit_deferred(conn: Connection) -> None:
     """COMMIT sent with the deferred statements, in their round trip. A failure marked
     ``meetadmin_before_commit`` was a deferred statement's: COMMIT was not run, nothing was kept."""
     driver: Any = conn.connection.driver_connection
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    commit = raw_cursor_class()(driver)
+    _defer(conn, "COMMIT", (), many=False)
     try:
-        commit.execute("COMMIT")
-        _end_pipeline(conn)
-    except dbapi_error as exc:
-        error = DBAPIError.instance("COMMIT", [], exc, dbapi_error)
+        send_deferred(conn, "COMMIT")
+    except DBAPIError as error:
         # Still in a failed transaction: a deferred statement failed and COMMIT was skipped. (A COMMIT
         # that ran and failed leaves none; a lost connection leaves the outcome unknown.)
-        if driver.info.transaction_status == _IN_FAILED_TRANSACTION:
+        if driver.pgconn.transaction_status == _IN_FAILED_TRANSACTION:
             error.meetadmin_before_commit = True  # type: ignore[attr-defined]
-        raise error from exc
+        raise
 
 
 _IN_FAILED_TRANSACTION = 3  # libpq's PQTRANS_INERROR

@@ -7,44 +7,18 @@ runs these every time, so they are hand-written SQL on the driver (``store.drive
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from psycopg.rows import dict_row
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
 
 from meetadmin.domain.pmr import RoomSettings
 from meetadmin.domain.pmr_plan import Person, Room
 from meetadmin.store.db import db_time, from_db_time
-from meetadmin.store.driver import insert_rows, marks, run_many, run_sql
+from meetadmin.store.driver import insert_rows, marks, run_many, run_named, run_sql
 from meetadmin.store.models import PersonalRoomSettings
-
-_PYFORMAT: dict[str, str] = {}
-
-
-def _named_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[Any]:
-    """``store.driver.run_sql`` for statements whose rows are read by column name (``row["room_key"]``):
-    the driver's own named rows (``sqlite3.Row``; dicts on psycopg), no SQLAlchemy ``Row`` per row."""
-    driver: Any = conn.connection.driver_connection
-    if conn.dialect.paramstyle == "qmark":
-        cursor = driver.cursor()
-        cursor.row_factory = sqlite3.Row
-    else:
-        cursor = driver.cursor(row_factory=dict_row)
-        sql = _PYFORMAT.get(sql) or _PYFORMAT.setdefault(sql, sql.replace("?", "%s"))
-    for listener in conn.dispatch.before_cursor_execute:  # statement counters, tracing: as Core tells them
-        listener(conn, cursor, sql, params, None, False)
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall()) if cursor.description else []
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
-        cursor.close()
 
 
 class PersonOnSite(NamedTuple):
@@ -65,7 +39,7 @@ _PERSON = (
 
 
 def _people(conn: Connection, site_id: int, where: str, params: list[Any]) -> list[Any]:
-    return _named_rows(conn, _PERSON.format(where=where), [site_id, *params])
+    return run_named(conn, _PERSON.format(where=where), [site_id, *params])
 
 
 def _person_on_site(row: Any) -> PersonOnSite:
@@ -136,7 +110,7 @@ def _rooms(conn: Connection, where: str, params: list[Any]) -> list[Room]:
             bool(r["active"]),
             None if r["reserved_until"] is None else from_db_time(r["reserved_until"]),
         )
-        for r in _named_rows(conn, _ROOMS.format(where=where), params)
+        for r in run_named(conn, _ROOMS.format(where=where), params)
     ]
 
 
@@ -167,7 +141,7 @@ def rooms_with_keys(conn: Connection, site_id: int, room_keys: Iterable[str]) ->
 
 
 def active_room_id(conn: Connection, site_id: int, person_key: int) -> str | None:
-    rows = _named_rows(
+    rows = run_named(
         conn,
         "SELECT room_id FROM personal_room_ids WHERE site_id = ? AND person_id = ? AND active",
         [site_id, person_key],
@@ -197,7 +171,7 @@ def release_active(
     """Quarantine the rooms these people hold on the site now; those rooms as they were (held)."""
     if not person_keys:
         return []
-    rows = _named_rows(
+    rows = run_named(
         conn,
         "UPDATE personal_room_ids SET active = ?, released_at = ?, reserved_until = ? "
         f"WHERE site_id = ? AND person_id IN ({marks(len(person_keys))}) AND active "
