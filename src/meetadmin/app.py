@@ -51,7 +51,7 @@ def create_app(
     ``extra`` operations are served beside Webex's (tests declare their own)."""
     settings = settings or get_settings()
     owned = engine is None
-    engine = engine or make_engine(settings.database_url, settings.pool_size)
+    engine = engine or make_engine(settings.database_url, settings.pool_size, settings.sqlite_cache_mib)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

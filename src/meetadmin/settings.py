@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./meetadmin.db"
@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = 24
     # Pool size per server process (PostgreSQL); SQLite uses one connection per thread.
     pool_size: int = 10
+    # SQLite: every page cache of a server process together, in MiB (SQLite's soft heap limit); each
+    # connection also stops at 32 MiB. 0: no limit beyond that.
+    sqlite_cache_mib: int = Field(48, ge=0)
     # Answer successful reassignments and personal room refreshes without FastAPI's per-request
     # machinery (api/fast_path.py); anything else always goes through the routes.
     fast_lane: bool = True

@@ -101,7 +101,9 @@ class Dispatcher:
     def __init__(self, settings: Settings, app_engine: Engine) -> None:
         self.settings = settings
         self.app_engine = app_engine
-        self.engine = make_engine(settings.database_url, pool_size=2)
+        self.engine = make_engine(
+            settings.database_url, pool_size=2, sqlite_cache_mib=settings.sqlite_cache_mib
+        )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _no_fsync)
         self.writer = Writer(self.engine, group_commit=False)
