@@ -66,4 +66,20 @@ def test_prepared_statements_dropped_behind_its_back_cost_one_transaction(engine
         writer.write_now(lambda conn: run_sql(conn, count, ["nobody"]))
     assert "does not exist" in str(failed.value)
     assert writer.write_now(lambda conn: run_sql(conn, count, ["nobody"])) == [(0,)]
-    assert writer.write_now(lambda conn: run_count(conn, "UPDATE orgs SET name = name WHERE id = ?", ["x"])) == 0
+    touch = "UPDATE orgs SET name = name WHERE id = ?"
+    assert writer.write_now(lambda conn: run_count(conn, touch, ["x"])) == 0
+
+
+@PG_ONLY
+def test_a_table_that_changed_shape_costs_one_transaction(engine: Engine) -> None:
+    writer = Writer(engine)
+    writer.write_now(lambda conn: run_sql(conn, "CREATE TABLE wire_shape (a integer)"))
+    read = "SELECT * FROM wire_shape WHERE a IS DISTINCT FROM ?"
+    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == []  # prepared: one column
+    writer.write_now(lambda conn: run_sql(conn, "ALTER TABLE wire_shape ADD COLUMN b integer"))
+    writer.write_now(lambda conn: run_sql(conn, "INSERT INTO wire_shape VALUES (1, 2)"))
+    with pytest.raises(DBAPIError) as failed:
+        writer.write_now(lambda conn: run_sql(conn, read, [0]))
+    assert "cached plan must not change result type" in str(failed.value)
+    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == [(1, 2)]  # prepared afresh
+    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == [(1, 2)]

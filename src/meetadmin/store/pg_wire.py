@@ -53,10 +53,11 @@ class _Wire:
     """What a connection keeps between round trips: its prepared statements. (Nothing that refers back
     to the connection: a cycle would leave a discarded connection to the garbage collector, unclosed.)"""
 
-    __slots__ = ("encoding", "prepared")
+    __slots__ = ("encoding", "named", "prepared")
 
     def __init__(self, driver: Any) -> None:
         self.prepared: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        self.named = 0  # names given so far: never given twice, even after ``prepared`` is cleared
         self.encoding = driver.info.encoding
 
 
@@ -89,7 +90,8 @@ def round_trip(driver: Any, queued: Sequence[Queued]) -> None:
             key = (item.sql, tuple(tx.types or ()))
             name = wire.prepared.get(key) or preparing.get(key)
             if name is None:
-                name = f"meetadmin_{len(wire.prepared) + len(preparing)}".encode()
+                name = f"meetadmin_{wire.named}".encode()
+                wire.named += 1
                 preparing[key] = name
                 sends.append((None, name, None, None, key))
             sends.append((item, name, values, formats, None))
