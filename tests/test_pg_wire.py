@@ -1,6 +1,7 @@
 """PostgreSQL: the store's statements on libpq (``store/pg_wire.py``): prepared once per connection,
 values in and out as psycopg's own adapters make them, big statements sent whole, and a connection whose
-prepared statements were dropped behind its back recovers on its next transaction."""
+prepared statements were dropped or outdated behind its back prepares them afresh (the writer runs the
+work once more, so nobody sees it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from meetadmin.store.driver import read_later, run_count, run_named, run_sql
+from meetadmin.store.db import begin
+from meetadmin.store.driver import read_later, run_named, run_sql
 from meetadmin.store.writer import Writer
 from tests.conftest import BACKENDS
 
@@ -52,34 +54,41 @@ def test_a_statement_bigger_than_the_socket_buffers_goes_whole(engine: Engine) -
     assert rows[0][0] == 5_000_000
 
 
+def _fails_once_then_works(engine: Engine, sql: str, params: list[Any], message: str) -> list[Any]:
+    """A bare transaction (no writer) fails with ``message``; the next one works: its rows."""
+    with pytest.raises(DBAPIError) as failed, begin(engine, write=True) as conn:
+        run_sql(conn, sql, params)
+    assert message in str(failed.value)
+    with begin(engine, write=True) as conn:
+        return run_sql(conn, sql, params)
+
+
 @PG_ONLY
-def test_prepared_statements_dropped_behind_its_back_cost_one_transaction(engine: Engine) -> None:
+def test_prepared_statements_dropped_behind_its_back_are_prepared_again(engine: Engine) -> None:
     writer = Writer(engine)
     count = "SELECT count(*) FROM orgs WHERE id = ?"
-    assert writer.write_now(lambda conn: run_sql(conn, count, ["nobody"])) == [(0,)]
 
     def drop_them(conn: Connection) -> None:
         conn.connection.driver_connection.execute("DEALLOCATE ALL")  # type: ignore[union-attr]
 
-    writer.write_now(drop_them)
-    with pytest.raises(DBAPIError) as failed:
-        writer.write_now(lambda conn: run_sql(conn, count, ["nobody"]))
-    assert "does not exist" in str(failed.value)
     assert writer.write_now(lambda conn: run_sql(conn, count, ["nobody"])) == [(0,)]
-    touch = "UPDATE orgs SET name = name WHERE id = ?"
-    assert writer.write_now(lambda conn: run_count(conn, touch, ["x"])) == 0
+    writer.write_now(drop_them)
+    assert _fails_once_then_works(engine, count, ["nobody"], "does not exist") == [(0,)]
+    writer.write_now(drop_them)
+    # The writer runs the work once more, on statements prepared afresh: nobody sees the failure.
+    assert writer.write_now(lambda conn: run_sql(conn, count, ["nobody"])) == [(0,)]
+    assert writer.read_now(lambda conn: run_sql(conn, count, ["nobody"])) == [(0,)]
 
 
 @PG_ONLY
-def test_a_table_that_changed_shape_costs_one_transaction(engine: Engine) -> None:
+def test_a_table_that_changed_shape_is_read_in_its_new_shape(engine: Engine) -> None:
     writer = Writer(engine)
     writer.write_now(lambda conn: run_sql(conn, "CREATE TABLE wire_shape (a integer)"))
     read = "SELECT * FROM wire_shape WHERE a IS DISTINCT FROM ?"
     assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == []  # prepared: one column
     writer.write_now(lambda conn: run_sql(conn, "ALTER TABLE wire_shape ADD COLUMN b integer"))
     writer.write_now(lambda conn: run_sql(conn, "INSERT INTO wire_shape VALUES (1, 2)"))
-    with pytest.raises(DBAPIError) as failed:
-        writer.write_now(lambda conn: run_sql(conn, read, [0]))
-    assert "cached plan must not change result type" in str(failed.value)
-    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == [(1, 2)]  # prepared afresh
-    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == [(1, 2)]
+    changed = _fails_once_then_works(engine, read, [0], "cached plan must not change result type")
+    assert changed == [(1, 2)]
+    writer.write_now(lambda conn: run_sql(conn, "ALTER TABLE wire_shape ADD COLUMN c integer"))
+    assert writer.write_now(lambda conn: run_sql(conn, read, [0])) == [(1, 2, None)]  # run once more

@@ -136,15 +136,16 @@ def round_trip(driver: Any, queued: Sequence[Queued]) -> None:
             sent.rowcount = count if sent.rowcount < 0 else sent.rowcount + count
         sent.done = True
     if first_error is not None:
-        if first_error.sqlstate in _PLAN_GONE:  # DEALLOCATEd behind our back, or a table changed shape
+        if first_error.sqlstate in PLAN_GONE:  # DEALLOCATEd behind our back, or a table changed shape
             wire.prepared.clear()
         raise first_error
 
 
 # A prepared statement that does not exist (someone ran DEALLOCATE or DISCARD ALL on the connection), and
-# "cached plan must not change result type" (a table changed shape): this transaction fails, and the
-# connection prepares its statements afresh from the next one.
-_PLAN_GONE = frozenset({"26000", "0A000"})
+# "cached plan must not change result type" (a table changed shape): this transaction fails, the
+# connection prepares its statements afresh from the next one, and the writer runs the work once more
+# (``store.writer.stale_statement``).
+PLAN_GONE = frozenset({"26000", "0A000"})
 
 
 def _named(tx: Any, result: Any, encoding: str) -> list[dict[str, Any]]:

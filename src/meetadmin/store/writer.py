@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from meetadmin.errors import Conflict
 from meetadmin.store.db import begin
 from meetadmin.store.group_commit import GroupCommit
+from meetadmin.store.pg_wire import PLAN_GONE
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -97,8 +98,8 @@ class Writer:
                 with begin(self.engine, write=True) as conn:
                     return work(conn)
             except DBAPIError as exc:
-                if lost_connection(exc) and not reconnected:
-                    reconnected = True  # the pool's connection was dead: once more, on a fresh one
+                if (lost_connection(exc) or stale_statement(exc)) and not reconnected:
+                    reconnected = True  # the connection was dead, or its prepared statements: once more
                     continue
                 attempt += 1
                 if retry is None or not retry.retryable(exc):
@@ -111,7 +112,7 @@ class Writer:
             with begin(self.engine) as conn:
                 return work(conn)
         except DBAPIError as exc:
-            if not lost_connection(exc):
+            if not (lost_connection(exc) or stale_statement(exc)):
                 raise
         with begin(self.engine) as conn:
             return work(conn)
@@ -135,6 +136,12 @@ def lost_connection(exc: DBAPIError) -> bool:
     again. (The pool does not ping connections before handing them out, see ``store.db.make_engine``;
     a connection lost during COMMIT leaves the outcome unknown and is not retried.)"""
     return exc.connection_invalidated and not getattr(exc, "meetadmin_at_commit", False)
+
+
+def stale_statement(exc: DBAPIError) -> bool:
+    """PostgreSQL: a prepared statement of the connection was gone or outdated (``store/pg_wire.py``
+    has forgotten them all, and prepares afresh); nothing of the work was kept, so it may run again."""
+    return getattr(exc.orig, "sqlstate", None) in PLAN_GONE and not getattr(exc, "meetadmin_at_commit", False)
 
 
 @contextmanager
