@@ -154,16 +154,18 @@ def _named(tx: Any, result: Any, encoding: str) -> list[dict[str, Any]]:
 
 
 def _communicate(pgconn: Any) -> list[Any]:
-    """Flush what was sent and read every answer up to the Sync (one result per query)."""
-    fileno = pgconn.socket
+    """Flush what was sent and read every answer up to the Sync (one result per query). Waits with
+    ``poll`` (``select`` refuses descriptors past 1023, which a busy server's sockets reach)."""
+    waiting = select.poll()
+    waiting.register(pgconn.socket, select.POLLIN | select.POLLOUT)
     while pgconn.flush():  # more to send (a big statement): wait until the socket takes it
-        readable, _, _ = select.select([fileno], [fileno], [])
-        if readable:
+        if any(events & select.POLLIN for _fd, events in waiting.poll()):
             pgconn.consume_input()
+    waiting.modify(pgconn.socket, select.POLLIN)
     results: list[Any] = []
     while True:
         while pgconn.is_busy():
-            select.select([fileno], [], [])
+            waiting.poll()
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:  # the end of one query's answer
