@@ -32,7 +32,7 @@ from meetadmin.store.db import from_db_time
 from meetadmin.store.meeting_reads import HostView, SeriesView, instance_view
 from meetadmin.store.models import MeetingSeries
 from meetadmin.store.webhook_outbox import NewEvent, add_event_rows, add_queue_rows, event_series
-from meetadmin.store.webhooks import active_registrations, active_registrations_later
+from meetadmin.store.webhooks import active_registrations_later
 from meetadmin.store.writer import orm
 
 HIDDEN = ("password", "hostKey", "telephony")
@@ -154,7 +154,7 @@ def _instance_event(conn: Connection, org_id: str, instance_id: str, event: str,
 
 
 def _listening(conn: Connection, org_id: str, resource: str, event: str) -> list[Registration]:
-    return [h for h in active_registrations(conn, org_id, resource) if h.event in (event, "all")]
+    return listening_later(conn, org_id, resource, event)()
 
 
 def listening_later(

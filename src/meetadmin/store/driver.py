@@ -100,37 +100,27 @@ def run_count(conn: Connection, sql: str, params: Sequence[Any] = ()) -> int:
     return count
 
 
-def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool) -> Any:
+def run_named(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """``run_sql`` for statements whose rows are read by column name (``row["room_key"]``): dicts on
+    PostgreSQL, ``sqlite3.Row`` on SQLite, no SQLAlchemy ``Row`` per row."""
+    rows: list[Any] = _run(conn, sql, params, count=False, named=True)
+    return rows
+
+
+def _run(conn: Connection, sql: str, params: Sequence[Any], count: bool, named: bool = False) -> Any:
     if conn.dialect.paramstyle != "qmark":  # PostgreSQL: with whatever waits, one round trip
-        item = _defer(conn, sql, params, many=False)
+        item = _defer(conn, sql, params, many=False, named=named)
         send_deferred(conn, sql, params)
         return item.rowcount if count else item.rows
     cursor = _cursor(conn)
+    if named:
+        cursor.row_factory = sqlite3.Row
     _announce(conn, cursor, sql, params, False)
     try:
         cursor.execute(sql, params)
         if count:
             return cursor.rowcount
         return list(cursor.fetchall()) if cursor.description else []
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
-    finally:
-        cursor.close()
-
-
-def run_named(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-    """``run_sql`` for statements whose rows are read by column name (``row["room_key"]``): dicts on
-    PostgreSQL, ``sqlite3.Row`` on SQLite, no SQLAlchemy ``Row`` per row."""
-    if conn.dialect.paramstyle != "qmark":
-        item = _defer(conn, sql, params, many=False, named=True)
-        send_deferred(conn, sql, params)
-        return item.rows
-    cursor = _cursor(conn)
-    cursor.row_factory = sqlite3.Row
-    _announce(conn, cursor, sql, params, False)
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error) from exc
     finally:

@@ -111,15 +111,12 @@ _ACTIVE = (
 )
 
 
-def active_registrations(conn: Connection, org_id: str, resource: str) -> list[Registration]:
-    return [Registration(*r) for r in run_sql(conn, _ACTIVE, [org_id, resource])]
-
-
 def active_registrations_later(
     conn: Connection, org_id: str, resource: str
 ) -> Callable[[], list[Registration]]:
-    """``active_registrations``, asked for now and read when called: on PostgreSQL the query goes out
-    with the next statement the transaction waits for (``store.driver.read_later``)."""
+    """The organisation's active webhooks on ``resource``, asked for now and read when called: on
+    PostgreSQL the query goes out with the next statement the transaction waits for
+    (``store.driver.read_later``); called at once, it is one round trip of its own."""
     later = read_later(conn, _ACTIVE, [org_id, resource])
     return lambda: [Registration(*r) for r in later()]
 
