@@ -14,7 +14,9 @@ An operation is, in order:
   transaction (or a read one when ``write`` is False), retried when it loses a race if ``retry`` says so;
 * ``answer(outcome)``: the response;
 * ``idempotent``: the operation accepts ``Idempotency-Key`` (the key's record and the change commit
-  together, ``services/idempotency.py``), with ``canonical(headers, body)`` as the request it remembers.
+  together, ``services/idempotency.py``), with ``canonical(headers, body)`` as the request it remembers;
+* ``items(checked)``: how many things a request changes. On PostgreSQL a write of more than
+  ``GROUP_ITEMS`` runs in a transaction of its own rather than in a group commit (``store/writer.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,17 @@ def _canonical_body(_headers: Headers, body: BaseModel) -> Any:
     return body.model_dump()
 
 
+def _one_item(_checked: Any) -> int:
+    return 1
+
+
+# PostgreSQL: a write of more items than this runs alone (``Writer.write(alone=True)``). Group commit
+# saves a write its round trips and its commit, which are most of a one-meeting reassignment's cost and
+# a few percent of a 100-meeting one's; run side by side instead, the big ones keep more of PostgreSQL's
+# backends busy at once (100-person refreshes: 10-15% more requests a second than in groups).
+GROUP_ITEMS = 10
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -66,6 +79,7 @@ class Operation:
     idempotent: bool = False
     canonical: Callable[[Headers, Any], Any] = _canonical_body
     retry: Retry | None = None
+    items: Callable[[Any], int] = _one_item
     fast: bool = True  # also served by the fast path
     tags: tuple[str, ...] = ("Meetings",)
     status_code: int = 200
@@ -106,15 +120,16 @@ async def perform(
 
     if not op.write:
         return op.answer(await writer.read(work))
+    alone = op.items(checked) > GROUP_ITEMS
     if idempotency_key is None or not op.idempotent:
-        return op.answer(await writer.write(work, op.retry))
+        return op.answer(await writer.write(work, op.retry, alone))
     claim = _claim(app_state, principal, idempotency_key, op, headers, body)
 
     def answered(conn: Connection) -> Answer:
         response = op.answer(work(conn))
         return Answer(response.status_code, bytes(response.body))
 
-    stored = await writer.write(lambda conn: run_once(conn, claim, answered), op.retry)
+    stored = await writer.write(lambda conn: run_once(conn, claim, answered), op.retry, alone)
     replayed = {"Idempotent-Replayed": "true"} if stored.replayed else None
     if not stored.body:
         return Response(status_code=stored.status_code, headers=replayed)

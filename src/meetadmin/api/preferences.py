@@ -137,6 +137,7 @@ REFRESH_ID = Operation(
     answer=_answer,
     idempotent=True,
     retry=REFRESH_RETRY,
+    items=lambda request: len(request.items),
     tags=("Meeting Preferences",),
 )
 OPERATIONS = [REFRESH_ID]

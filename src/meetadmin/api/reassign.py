@@ -93,6 +93,7 @@ REASSIGN_HOST = Operation(
     answer=_answer,
     idempotent=True,
     canonical=_canonical,
+    items=lambda checked: len(checked.body.meetingIds),
     status_code=204,
     responses={204: {"description": "All meetings moved."}, 207: {"description": "Some or all failed."}},
 )

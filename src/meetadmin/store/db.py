@@ -34,6 +34,7 @@ from meetadmin.store.driver import (
     run_sql,
     send_deferred,
 )
+from meetadmin.store.loop_work import LoopConnection
 
 WRITE = "meetadmin_write"
 AUTOCHECKPOINT_PAGES = 4000  # SQLite connections checkpoint when the WAL holds this many pages (16 MiB)
@@ -129,6 +130,15 @@ def make_engine(url: str, pool_size: int = 10, sqlite_cache_mib: int | None = No
 
 
 def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _loop_connection(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        # psycopg's connection, waiting on the event loop in a work of ``run_in_loop``
+        return LoopConnection.connect(*cargs, **cparams)
+
+    @event.listens_for(engine, "checkout")
+    def _set_up(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.checked_out = True  # see LoopConnection
+
     @event.listens_for(engine, "before_cursor_execute")
     def _send_deferred_first(
         conn: Connection, cursor: Any, _sql: str, _params: Any, _context: Any, _many: bool

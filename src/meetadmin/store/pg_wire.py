@@ -19,13 +19,15 @@ it as they left it. Used by ``store/driver.py``; nothing else calls it.
 from __future__ import annotations
 
 import contextlib
-import select
 from collections.abc import Sequence
 from typing import Any
 
 from psycopg import errors as pg_errors
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
+from psycopg.waiting import READY_R, WAIT_R, WAIT_W
+
+from meetadmin.store.loop_work import wait_socket
 
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
@@ -79,11 +81,13 @@ def round_trip(driver: Any, queued: Sequence[Queued]) -> None:
     # the prepared key when it is a PREPARE). Every value is adapted first: one psycopg can't adapt
     # fails here, before anything is sent.
     sends: list[tuple[Queued | None, bytes | None, Any, Any, Any]] = []
+    owners: list[Queued] = []  # the statement each send is for
     preparing: dict[tuple[str, tuple[int, ...]], bytes] = {}
     for item in queued:
         for params in item.params if item.many else (item.params,):
             if not params:
                 sends.append((item, None, None, None, None))
+                owners.append(item)
                 continue
             values = tx.dump_sequence(params, [_AUTO] * len(params))
             formats = tx.formats
@@ -94,7 +98,9 @@ def round_trip(driver: Any, queued: Sequence[Queued]) -> None:
                 wire.named += 1
                 preparing[key] = name
                 sends.append((None, name, None, None, key))
+                owners.append(item)
             sends.append((item, name, values, formats, None))
+            owners.append(item)
     pgconn = driver.pgconn
     encoding = wire.encoding
     pgconn.enter_pipeline_mode()
@@ -113,11 +119,12 @@ def round_trip(driver: Any, queued: Sequence[Queued]) -> None:
             with contextlib.suppress(Exception):  # answers left unread: the connection is lost anyway
                 pgconn.exit_pipeline_mode()
     first_error: pg_errors.Error | None = None
-    for (sent, name, _values, _formats, key), result in zip(sends, results, strict=True):
+    for (sent, name, _values, _formats, key), owner, result in zip(sends, owners, results, strict=True):
         status = result.status
         if status == _FATAL_ERROR:
             if first_error is None:
                 first_error = pg_errors.error_from_result(result, encoding=encoding)
+                first_error.meetadmin_failed = owner  # type: ignore[attr-defined]  # whose statement
             continue
         if status == _PIPELINE_ABORTED:
             continue
@@ -155,17 +162,15 @@ def _named(tx: Any, result: Any, encoding: str) -> list[dict[str, Any]]:
 
 def _communicate(pgconn: Any) -> list[Any]:
     """Flush what was sent and read every answer up to the Sync (one result per query). Waits with
-    ``poll`` (``select`` refuses descriptors past 1023, which a busy server's sockets reach)."""
-    waiting = select.poll()
-    waiting.register(pgconn.socket, select.POLLIN | select.POLLOUT)
+    ``wait_socket``: in the event loop's thread (``store/loop_work.py``) the loop runs meanwhile."""
+    fd = pgconn.socket
     while pgconn.flush():  # more to send (a big statement): wait until the socket takes it
-        if any(events & select.POLLIN for _fd, events in waiting.poll()):
+        if wait_socket(fd, WAIT_R | WAIT_W) & READY_R:
             pgconn.consume_input()
-    waiting.modify(pgconn.socket, select.POLLIN)
     results: list[Any] = []
     while True:
         while pgconn.is_busy():
-            waiting.poll()
+            wait_socket(fd, WAIT_R)
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:  # the end of one query's answer

@@ -7,9 +7,13 @@ is kept. The writer decides how the work is carried:
 * **writes on SQLite** go through group commit (``store/group_commit.py``): one writer thread runs
   the waiting units back to back, each in a savepoint of its own, and makes them durable with one
   commit, so no write blocks the event loop and no answer is sent before its change is durable;
-* **writes on PostgreSQL** run in the thread pool, one transaction each, concurrently;
+* **writes on PostgreSQL** go through PostgreSQL's group commit (``store/pg_group_commit.py``): the
+  units waiting together run in one transaction, each in a savepoint, and one COMMIT makes them durable;
+  up to two such groups run at once, on connections of their own. A big write (``alone``) runs in a
+  transaction of its own, beside them;
 * **reads** run in the event loop's own thread on SQLite (a worker thread per request costs more than
-  it saves there) and in the thread pool on PostgreSQL.
+  it saves there), and in a greenlet of the event loop's thread on PostgreSQL, which waits for the
+  database on the loop (``store/loop_work.py``), as groups do.
 
 A work that may lose a race against another server process (a unique index, a deadlock) passes
 ``retry``: the writer runs it again, from the start and in a fresh transaction or savepoint, up to
@@ -24,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +39,8 @@ from sqlalchemy.orm import Session
 from meetadmin.errors import Conflict
 from meetadmin.store.db import begin
 from meetadmin.store.group_commit import GroupCommit
+from meetadmin.store.loop_work import run_in_loop
+from meetadmin.store.pg_group_commit import PgGroupCommit
 from meetadmin.store.pg_wire import PLAN_GONE
 
 T = TypeVar("T")
@@ -62,20 +67,25 @@ class Retry:
 
 class Writer:
     def __init__(self, engine: Engine, group_commit: bool = True) -> None:
+        """``group_commit=False``: each write in a transaction of its own (the webhook dispatcher's engine:
+        on SQLite in a worker thread, on PostgreSQL in the event loop's thread)."""
         self.engine = engine
         self.inline_reads = engine.dialect.name == "sqlite"
-        self.group = GroupCommit(engine) if self.inline_reads and group_commit else None
-        # PostgreSQL: a pool of threads of its own, one per pooled connection. Cheaper per request than
-        # starlette's run_in_threadpool (anyio's worker threads, capacity limiter and cancel scopes),
-        # and no more threads than connections, so none waits in the pool's queue holding a thread.
-        self._threads: ThreadPoolExecutor | None = None
-        if not self.inline_reads:
-            size = getattr(engine.pool, "size", lambda: 10)()
-            self._threads = ThreadPoolExecutor(size, thread_name_prefix="meetadmin-db")
+        # PostgreSQL: works run in the event loop's thread (``store/loop_work.py``), no more at once than
+        # the pool holds connections: a work that found the pool empty would block the loop.
+        self._slots: asyncio.Semaphore | None = None
+        self.group: GroupCommit | PgGroupCommit | None = None
+        if self.inline_reads:
+            self.group = GroupCommit(engine) if group_commit else None
+        else:
+            self._slots = asyncio.Semaphore(getattr(engine.pool, "size", lambda: 10)())
+            self.group = PgGroupCommit(engine, self._slots) if group_commit else None
 
-    async def write(self, work: Work[T], retry: Retry | None = None) -> T:
-        """Run ``work`` in a write transaction; its result once the change is durable."""
-        if self.group is not None:
+    async def write(self, work: Work[T], retry: Retry | None = None, alone: bool = False) -> T:
+        """Run ``work`` in a write transaction; its result once the change is durable. ``alone``: on
+        PostgreSQL, in a transaction of its own, not in a group (a big write: see
+        ``api.operations.GROUP_ITEMS``); SQLite, with one writer, groups every write."""
+        if self.group is not None and not (alone and isinstance(self.group, PgGroupCommit)):
             return await self.group.run(work, retry)
         return await self._in_thread(functools.partial(self.write_now, work, retry))
 
@@ -86,7 +96,10 @@ class Writer:
         return await self._in_thread(functools.partial(self.read_now, work))
 
     async def _in_thread(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, call)
+        if self._slots is None:  # SQLite without group commit: a worker thread
+            return await asyncio.get_running_loop().run_in_executor(None, call)
+        async with self._slots:
+            return await run_in_loop(call)
 
     def write_now(self, work: Work[T], retry: Retry | None = None) -> T:
         """``write`` for callers outside the event loop (blocks this thread)."""
@@ -125,10 +138,8 @@ class Writer:
             yield session
 
     def close(self) -> None:
-        if self.group is not None:
+        if isinstance(self.group, GroupCommit):
             self.group.close()
-        if self._threads is not None:
-            self._threads.shutdown(wait=False)
 
 
 def lost_connection(exc: DBAPIError) -> bool:
