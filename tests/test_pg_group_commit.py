@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from meetadmin.api.operations import GROUP_ITEMS
 from meetadmin.store.driver import run_later, run_sql
 from meetadmin.store.pg_group_commit import PgGroupCommit
 from meetadmin.store.writer import Writer
 from tests.conftest import BACKENDS
 from tests.test_lost_connection import _kill_pooled_connection
+from tests.test_reassign_http import JOHN_EMAIL, hosts, reassign
+from tests.worlds import PLANNING, WEBINAR
 
 pytestmark = pytest.mark.parametrize(
     "database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True
@@ -152,3 +155,16 @@ def test_a_group_on_a_dead_pooled_connection_runs_again_on_a_fresh_one(engine: E
     _kill_pooled_connection(engine)
     assert together(writer, [unit(n) for n in (2, 3, 4)]) == [2, 3, 4]
     assert rows(engine) == [1, 2, 3, 4]
+
+
+def test_small_writes_go_in_groups_and_big_ones_alone(client: Any, engine: Engine, world: Any) -> None:
+    """Through the API: a reassignment of one meeting is a unit of a group; one of more than
+    ``GROUP_ITEMS`` meetings runs in a transaction of its own, and moves its meetings all the same."""
+    group = group_of(client.app.state.writer)
+    assert reassign(client, JOHN_EMAIL, [PLANNING]).status_code == 204
+    assert group.groups == 1
+    unknown = [f"{n:032x}" for n in range(GROUP_ITEMS)]
+    answer = reassign(client, JOHN_EMAIL, [WEBINAR, *unknown])
+    assert answer.status_code == 207  # the unknown ones are 404 items; the webinar moved
+    assert group.groups == 1
+    assert hosts(engine)[WEBINAR] == JOHN_EMAIL

@@ -194,7 +194,7 @@ def _run_unit(
     attempt = 0
     stale_once = True
     while True:
-        before = {id(item) for item in conn.info.get(PIPELINE, ())}  # the writes of the unit before
+        before = list(conn.info.get(PIPELINE, ()))  # the writes of the unit before, not yet sent
         run_later(conn, _UNIT[0])
         try:
             result = work(conn)
@@ -206,7 +206,7 @@ def _run_unit(
                 send_deferred(conn)  # what is queued goes first: the savepoint must exist to go back to
             except DBAPIError as error:
                 late = error
-            if fast and (_failed(exc) in before or _failed(late) in before):
+            if fast and any(item is _failed(exc) or item is _failed(late) for item in before):
                 raise _Undo from exc
             run_sql(conn, _UNIT[1])
             run_later(conn, _UNIT[2])
@@ -227,7 +227,6 @@ def _run_unit(
         return result
 
 
-def _failed(exc: BaseException | None) -> int | None:
-    """The deferred statement whose failure ``exc`` is (its id), if it is one."""
-    item = getattr(getattr(exc, "orig", None), "meetadmin_failed", None)
-    return None if item is None else id(item)
+def _failed(exc: BaseException | None) -> Any:
+    """The deferred statement (``Queued``) whose failure ``exc`` is, if it is one."""
+    return getattr(getattr(exc, "orig", None), "meetadmin_failed", None)

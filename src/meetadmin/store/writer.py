@@ -87,15 +87,16 @@ class Writer:
         ``api.operations.GROUP_ITEMS``); SQLite, with one writer, groups every write."""
         if self.group is not None and not (alone and isinstance(self.group, PgGroupCommit)):
             return await self.group.run(work, retry)
-        return await self._in_thread(functools.partial(self.write_now, work, retry))
+        return await self._carry(functools.partial(self.write_now, work, retry))
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read transaction."""
         if self.inline_reads:
             return self.read_now(work)
-        return await self._in_thread(functools.partial(self.read_now, work))
+        return await self._carry(functools.partial(self.read_now, work))
 
-    async def _in_thread(self, call: Callable[[], T]) -> T:
+    async def _carry(self, call: Callable[[], T]) -> T:
+        """Run a blocking ``write_now`` or ``read_now`` without blocking the event loop."""
         if self._slots is None:  # SQLite without group commit: a worker thread
             return await asyncio.get_running_loop().run_in_executor(None, call)
         async with self._slots:
