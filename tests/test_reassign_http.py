@@ -434,7 +434,10 @@ def test_a_batch_of_100_is_a_handful_of_queries(client: TestClient, engine: Engi
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
+        # Not the savepoint around a unit of a group: on PostgreSQL one meeting goes in a group, and 99
+        # run in a transaction of their own (``api.operations.GROUP_ITEMS``).
+        if "SAVEPOINT" not in statement:
+            statements.append(statement)
 
     assert reassign(client, MARCUS_EMAIL, many[:1]).status_code == 204  # warm up (token lookup)
     event.listen(engine, "before_cursor_execute", record)
