@@ -54,9 +54,9 @@ def test_a_load_into_an_empty_table_keeps_its_indexes_and_keys(
         [result] = load_files(session, [EXAMPLE])
     assert result.meetings == series_count(engine) > 0
     assert schema(engine) == before
-    with pytest.raises(IntegrityError), engine.begin() as conn:  # the host's foreign key holds again
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the site's foreign key holds again
         conn.execute(
-            text("UPDATE meeting_series SET host_id = 999999 WHERE id = (SELECT min(id) FROM meeting_series)")
+            text("UPDATE meeting_series SET site_id = 999999 WHERE id = (SELECT min(id) FROM meeting_series)")
         )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from meetadmin.store.group_commit import GroupCommit
-from meetadmin.store.models import AuditEvent, Notice
+from meetadmin.store.models import ApiToken, Notice
 
 
 def notice(n: int, fail: bool = False, gate: threading.Event | None = None) -> Callable[[Connection], int]:
@@ -212,17 +212,11 @@ def test_a_failed_commit_fails_every_unit_of_the_group(sqlite_engine: Engine) ->
     def dangling(conn: Connection) -> int:
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         conn.execute(
-            insert(AuditEvent).values(
-                id="dangling",
-                org_id="example",
+            insert(ApiToken).values(
+                token_hash="dangling",
+                person_id=999_999,  # no such person
+                scopes="",
                 created=datetime.now(),
-                actor_id=999_999,  # no such person
-                category="MEETINGS",
-                action="test",
-                target_type="MEETING_SERIES",
-                target_id="m",
-                tracking_id="T",
-                data={},
             )
         )
         return 9
