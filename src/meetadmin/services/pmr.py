@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from meetadmin.domain import pmr as rules
 from meetadmin.domain.people import TokenOwner
@@ -175,10 +176,12 @@ def _refresh_quickly(
 ) -> bool:
     """The planner's plan under the assumption that no new ID is on the site yet, carried out in three
     writes and no reads: give up everyone's current ID (the rows this returns are the only ones the
-    plan needs under that assumption), add the new ones where their key is free, audit (about 10% less
-    CPU than the general path). If the plan is not "everyone's ID is new" or the assumption fails (an
-    ID is held, reserved, the person's own, or asked twice), nothing of this is kept (savepoint) and
-    False is returned: the general path then loads the rows and does the request."""
+    plan needs under that assumption), add the new ones, audit (about 10% less CPU than the general
+    path). If the plan is not "everyone's ID is new" or the assumption fails (an ID is held, reserved,
+    the person's own, or asked twice: the unique index refuses the insert), nothing of this is kept
+    (savepoint) and False is returned: the general path then loads the rows and does the request.
+    A plain insert, not ``ON CONFLICT DO NOTHING``: PostgreSQL's speculative insertion checked every
+    unique index before each row and cost about 40% more (1.1 against 0.76 ms per 100 rooms)."""
     try:
         with savepoint(conn):
             until = now + timedelta(days=site.pmr_quarantine_days)
@@ -186,10 +189,9 @@ def _refresh_quickly(
             plan, in_use = plan_rooms(people, ids, current, now)
             if in_use or not plan.all_new(len(people)):
                 raise _Taken
-            if add_rooms(conn, site.id, plan.add, if_free=True) != len(plan.add):
-                raise _Taken
+            add_rooms(conn, site.id, plan.add)  # an ID on the site already: IntegrityError
             _audit(conn, caller, site, plan.changes, now, tracking_id, generated)
-    except _Taken:
+    except (_Taken, IntegrityError):
         return False
     return True
 

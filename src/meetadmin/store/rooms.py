@@ -199,18 +199,15 @@ def reclaim_rooms(conn: Connection, rooms: list[tuple[int, str]]) -> None:
     )
 
 
-def add_rooms(
-    conn: Connection, site_id: int, rooms: list[tuple[int, str, str]], if_free: bool = False
-) -> int:
-    """New active rooms ``(person_key, room_id, room_key)``; how many were added. With ``if_free``, a
-    key already on the site (held, reserved, or just given up) is skipped, not an error."""
-    return insert_rows(
+def add_rooms(conn: Connection, site_id: int, rooms: list[tuple[int, str, str]]) -> None:
+    """New active rooms ``(person_key, room_id, room_key)``; a key already on the site (held, reserved,
+    or just given up) is an ``IntegrityError``, on PostgreSQL from the next statement waited for."""
+    insert_rows(
         conn,
         "INSERT INTO personal_room_ids (site_id, person_id, room_id, room_key, active, released_at, "
         "reserved_until) VALUES",
         "(?, ?, ?, ?, ?, NULL, NULL)",
         [(site_id, pk, room, key, True) for pk, room, key in rooms],
-        tail="ON CONFLICT DO NOTHING" if if_free else "",
     )
 
 
