@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 
 from meetadmin.domain.pmr import is_valid_room_id
 from meetadmin.store.fixtures import FixtureError, load_files
@@ -219,3 +219,50 @@ def test_a_utc_until_rule_loads_and_expands(engine: Engine, tmp_path: Path) -> N
     with engine.connect() as conn:
         query = select(MeetingSeries.recurrence).where(MeetingSeries.id == doc["meetings"][0]["id"])
         assert conn.execute(query).scalar_one() == "FREQ=WEEKLY;UNTIL=20261105T160000Z"  # kept as given
+
+
+def test_replacing_an_organisation_leaves_no_row_naming_its_people_or_sites(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A series' host, an audit event's actor and a room's person and site have no foreign keys
+    (migration 0017): ``delete_org`` must take every row that names the people and sites it deletes,
+    and leave the other organisation's alone."""
+    load(engine, write(tmp_path, "a.yaml", example_world()), write(tmp_path, "b.yaml", other_world()))
+    with engine.begin() as conn:
+        for org_id in (example_world()["org"]["id"], other_world()["org"]["id"]):
+            actor = conn.execute(select(Person.id).where(Person.org_id == org_id).limit(1)).scalar_one()
+            conn.execute(
+                insert(AuditEvent).values(
+                    id=f"event-{org_id}",
+                    org_id=org_id,
+                    created=datetime(2026, 12, 7, 12, 0),
+                    actor_id=actor,
+                    category="MEETINGS",
+                    action="reassignHost",
+                    target_type="MEETING_SERIES",
+                    target_id="m",
+                    tracking_id="T",
+                    data={},
+                )
+            )
+    others = (count(engine, MeetingSeries), count(engine, PersonalRoomId), count(engine, AuditEvent))
+    doc = example_world()
+    doc["meetings"] = doc["meetings"][:1]
+    load(engine, write(tmp_path, "a.yaml", doc), on_existing="replace")
+    orphans = {  # (table, column, the table it names)
+        ("meeting_series", "host_id", "people"),
+        ("audit_events", "actor_id", "people"),
+        ("personal_room_ids", "person_id", "people"),
+        ("personal_room_ids", "site_id", "sites"),
+    }
+    with engine.connect() as conn:
+        found = {
+            (table, column): conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE {column} NOT IN (SELECT id FROM {named})")
+            ).scalar_one()
+            for table, column, named in orphans
+        }
+    assert found == dict.fromkeys(found, 0)
+    series, rooms, events = others
+    assert count(engine, AuditEvent) == events - 1  # the other organisation's event stays
+    assert count(engine, MeetingSeries) < series and count(engine, PersonalRoomId) == rooms
