@@ -272,6 +272,27 @@ def test_a_given_up_id_is_reserved_to_its_former_owner(
     assert rows["john-new"][3] is False and rows["john-new"][5] is not None
 
 
+def test_several_people_take_back_their_own_ids_in_one_request(
+    client: TestClient, engine: Engine, world: Any
+) -> None:
+    """Each row taken back gets its own ID, spelled as now given (one statement for all of them)."""
+    before = active_rooms(engine)
+    items = [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"}]
+    items.append({"email": MARCUS_EMAIL, "personalMeetingRoomId": "marcus-new"})
+    assert refresh(client, items).status_code == 200
+    back = [
+        {"email": JOHN_EMAIL, "personalMeetingRoomId": before[JOHN_EMAIL].lower()},
+        {"email": MARCUS_EMAIL, "personalMeetingRoomId": before[MARCUS_EMAIL].upper()},
+    ]
+    assert refresh(client, back).status_code == 200
+    assert {k: v for k, v in active_rooms(engine).items() if k in (JOHN_EMAIL, MARCUS_EMAIL)} == {
+        JOHN_EMAIL: before[JOHN_EMAIL].lower(),
+        MARCUS_EMAIL: before[MARCUS_EMAIL].upper(),
+    }
+    rows = {row[2]: row for row in room_rows(engine) if row[1] == _site_id(engine)}
+    assert rows["john-new"][3] is False and rows["marcus-new"][3] is False  # quarantined in turn
+
+
 def test_an_expired_quarantine_frees_the_id(client: TestClient, engine: Engine, world: Any) -> None:
     assert refresh(client, [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"}]).status_code == 200
     with begin(engine, write=True) as conn:
