@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select, text
 
 from meetadmin.domain.pmr import is_valid_room_id
 from meetadmin.store.fixtures import FixtureError, load_files
@@ -169,6 +169,25 @@ def test_an_organisation_loads_once_unless_replaced(engine: Engine, tmp_path: Pa
     assert count(engine, MeetingSeries) == 2
 
 
+def add_audit_event(conn: Connection, org_id: str, now: datetime) -> None:
+    """An audit event of ``org_id``, by one of its people."""
+    actor = conn.execute(select(Person.id).where(Person.org_id == org_id).limit(1)).scalar_one()
+    conn.execute(
+        insert(AuditEvent).values(
+            id=f"event-{org_id}",
+            org_id=org_id,
+            created=now,
+            actor_id=actor,
+            category="MEETINGS",
+            action="reassignHost",
+            target_type="MEETING_SERIES",
+            target_id="m",
+            tracking_id="T",
+            data={},
+        )
+    )
+
+
 def test_replacing_an_organisation_takes_its_audit_events_and_notices_with_it(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -178,21 +197,7 @@ def test_replacing_an_organisation_takes_its_audit_events_and_notices_with_it(
     now = datetime(2026, 12, 7, 12, 0)
     with engine.begin() as conn:
         for org_id in orgs:
-            actor = conn.execute(select(Person.id).where(Person.org_id == org_id).limit(1)).scalar_one()
-            conn.execute(
-                insert(AuditEvent).values(
-                    id=f"event-{org_id}",
-                    org_id=org_id,
-                    created=now,
-                    actor_id=actor,
-                    category="MEETINGS",
-                    action="reassignHost",
-                    target_type="MEETING_SERIES",
-                    target_id="m",
-                    tracking_id="T",
-                    data={},
-                )
-            )
+            add_audit_event(conn, org_id, now)
             add_notices(conn, now, [NewNotice(org_id, "test", f"someone@{org_id}.com", "s", {})])
     load(engine, write(tmp_path, "a.yaml", example_world()), on_existing="replace")
     with engine.connect() as conn:
@@ -230,21 +235,7 @@ def test_replacing_an_organisation_leaves_no_row_naming_its_people_or_sites(
     load(engine, write(tmp_path, "a.yaml", example_world()), write(tmp_path, "b.yaml", other_world()))
     with engine.begin() as conn:
         for org_id in (example_world()["org"]["id"], other_world()["org"]["id"]):
-            actor = conn.execute(select(Person.id).where(Person.org_id == org_id).limit(1)).scalar_one()
-            conn.execute(
-                insert(AuditEvent).values(
-                    id=f"event-{org_id}",
-                    org_id=org_id,
-                    created=datetime(2026, 12, 7, 12, 0),
-                    actor_id=actor,
-                    category="MEETINGS",
-                    action="reassignHost",
-                    target_type="MEETING_SERIES",
-                    target_id="m",
-                    tracking_id="T",
-                    data={},
-                )
-            )
+            add_audit_event(conn, org_id, datetime(2026, 12, 7, 12, 0))
     others = (count(engine, MeetingSeries), count(engine, PersonalRoomId), count(engine, AuditEvent))
     doc = example_world()
     doc["meetings"] = doc["meetings"][:1]
