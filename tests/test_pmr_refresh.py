@@ -277,8 +277,10 @@ def test_several_people_take_back_their_own_ids_in_one_request(
 ) -> None:
     """Each row taken back gets its own ID, spelled as now given (one statement for all of them)."""
     before = active_rooms(engine)
-    items = [{"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"}]
-    items.append({"email": MARCUS_EMAIL, "personalMeetingRoomId": "marcus-new"})
+    items = [
+        {"email": JOHN_EMAIL, "personalMeetingRoomId": "john-new"},
+        {"email": MARCUS_EMAIL, "personalMeetingRoomId": "marcus-new"},
+    ]
     assert refresh(client, items).status_code == 200
     back = [
         {"email": JOHN_EMAIL, "personalMeetingRoomId": before[JOHN_EMAIL].lower()},

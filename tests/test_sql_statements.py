@@ -153,12 +153,11 @@ def undeclared(module: ModuleType, source: str | None = None) -> list[str]:
             continue
         where = f"{module.__name__}, line {node.lineno}"
         if name == "insert_rows":
-            tail = next((k.value for k in node.keywords if k.arg == "tail"), ast.Constant(""))
-            heads, rows, tails = (_texts(module, a) for a in (node.args[1], node.args[2], tail))
-            if heads is None or rows is None or tails is None:
+            heads, rows = (_texts(module, a) for a in (node.args[1], node.args[2]))
+            if heads is None or rows is None:
                 found.append(f"{where}: insert_rows of an undeclared statement")
                 continue
-            texts = [f"{h} {r} {t}".rstrip() for h in heads for r in rows for t in tails]
+            texts = [f"{h} {r}" for h in heads for r in rows]
         else:
             arg = node.args[0] if name in ("exec_driver_sql", "text") else node.args[1]
             texts = _texts(module, arg) or [f"<{ast.unparse(arg)}>"]
@@ -190,7 +189,7 @@ def loose(conn, site_id, free):
     run_sql(conn, _LOOSE)
     run_sql(conn, f"SELECT id FROM sites WHERE id = {site_id}")
     run_sql(conn, "DELETE FROM sites")
-    insert_rows(conn, _HEAD, _ROW, [(1,)], tail="ON CONFLICT DO NOTHING" if free else "")
+    insert_rows(conn, _HEAD, _ROW if free else "(?, ?)", [(1,), (2,)])
     conn.exec_driver_sql(_LOOSE + " WHERE 1")
 """
 

@@ -48,7 +48,7 @@ def sql(text: str, row: type[tuple[Any, ...]] | None = None, dialect: str | None
     against the migrated schema (tests/test_sql_statements.py): each must name only tables and columns
     that exist, and ``row``, a NamedTuple the caller reads the rows through (``row._make(r).col``),
     must name the statement's result columns in order. ``{ids}``-style fields stand for lists of ``?``;
-    a statement that ``insert_rows`` runs is declared in its one-row form (``head row tail``)."""
+    a statement that ``insert_rows`` runs is declared in its one-row form (``head row``)."""
     STATEMENTS.append(Statement(text, sys._getframe(1).f_globals.get("__name__", "?"), row, dialect))
     return text
 
@@ -269,24 +269,16 @@ def commit_deferred(conn: Connection) -> None:
 _IN_FAILED_TRANSACTION = 3  # libpq's PQTRANS_INERROR
 
 
-def insert_rows(conn: Connection, head: str, row: str, rows: Sequence[Sequence[Any]], tail: str = "") -> int:
+def insert_rows(conn: Connection, head: str, row: str, rows: Sequence[Sequence[Any]]) -> None:
     """``INSERT ... VALUES`` of many rows in one statement (``head`` ends in ``VALUES``, ``row`` is one
-    row's ``(?, ...)``, ``tail`` an ``ON CONFLICT`` clause if any), not one execution per row as
-    ``run_many``; how many rows went in. SQLite then steps once, and the driver lets go of Python's
-    lock once instead of once per row: under load, each time the writer thread let go it had to wait
-    for the event loop's thread to give the lock back (100-person refreshes: writer CPU per request
-    3.8 -> 3.3 ms, explicit IDs 175-185 -> 192-205 req/s)."""
-    added = 0
+    row's ``(?, ...)``), not one execution per row as ``run_many``; on PostgreSQL deferred like
+    ``run_later`` (every row goes in or the statement fails). SQLite then steps once, and the driver lets
+    go of Python's lock once instead of once per row: under load, each time the writer thread let go it
+    had to wait for the event loop's thread to give the lock back (100-person refreshes: writer CPU per
+    request 3.8 -> 3.3 ms, explicit IDs 175-185 -> 192-205 req/s)."""
     for start in range(0, len(rows), 100):  # the batches here have 100 rows at most: one statement
         chunk = rows[start : start + 100]
-        sql = f"{head} {', '.join([row] * len(chunk))} {tail}".rstrip()
-        params = [v for r in chunk for v in r]
-        if tail or conn.dialect.paramstyle == "qmark":
-            added += run_count(conn, sql, params)
-        else:  # PostgreSQL, no ON CONFLICT: every row goes in or the statement fails; deferred
-            _defer(conn, sql, params, many=False)
-            added += len(chunk)
-    return added
+        run_later(conn, f"{head} {', '.join([row] * len(chunk))}", [v for r in chunk for v in r])
 
 
 def marks(count: int) -> str:
