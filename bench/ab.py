@@ -77,13 +77,7 @@ def main() -> None:
             proc, port = start(url, pythonpath)
             servers.append((name, url, proc, port))
         reqs = Requests(args.series, args.people, servers[0][3])
-        batch = 1 if args.scenario == "reassign1" else 100
-        make = {
-            "reassign1": reqs.reassign,
-            "reassign100": reqs.reassign,
-            "pmr_system100": reqs.pmr_system,
-            "pmr_explicit100": reqs.pmr_explicit,
-        }[args.scenario](batch)
+        make = reqs.scenario(args.scenario)
         totals = {name: [0, 0.0, 0.0, 0.0] for name, *_ in servers}  # requests, seconds, ma, pg
         for _name, _url, _proc, port in servers:  # warm up
             asyncio.run(loadgen.run("127.0.0.1", port, make, args.connections, duration=2))

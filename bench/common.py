@@ -14,7 +14,7 @@ from collections.abc import Callable
 import loadgen
 import world
 
-SCENARIOS = ("reassign1", "reassign100", "pmr_system100", "pmr_explicit100")
+SCENARIOS = ("reassign1", "reassign100", "reassign100scattered", "pmr_system100", "pmr_explicit100")
 
 
 def free_port() -> int:
@@ -50,10 +50,27 @@ class Requests:
     def _post(self, path: str, body: object) -> bytes:
         return loadgen.request_bytes("POST", path, self.hostport, self.headers, json.dumps(body).encode())
 
-    def reassign(self, batch: int) -> Callable[[], bytes]:
+    def scenario(self, name: str) -> Callable[[], bytes]:
+        """The request maker of one of ``SCENARIOS``."""
+        return {
+            "reassign1": lambda: self.reassign(1),
+            "reassign100": lambda: self.reassign(100),
+            "reassign100scattered": lambda: self.reassign(100, scattered=True),
+            "pmr_system100": lambda: self.pmr_system(100),
+            "pmr_explicit100": lambda: self.pmr_explicit(100),
+        }[name]()
+
+    def reassign(self, batch: int, scattered: bool = False) -> Callable[[], bytes]:
+        """``batch`` series created one after another (neighbours in the table, each of another host
+        until a request has moved them together: from then on they share their old host too), or with
+        ``scattered`` anywhere in the organisation (each on its own table page and of its own host)."""
+
         def make() -> bytes:
-            start = next(self.cursor) * batch % self.series
-            ids = [(start + k) % self.series for k in range(batch)]
+            if scattered:
+                ids = random.sample(range(self.series), batch)
+            else:
+                start = next(self.cursor) * batch % self.series
+                ids = [(start + k) % self.series for k in range(batch)]
             current = {self.host_of[i] for i in ids}
             new = random.randrange(self.people)
             while new in current:

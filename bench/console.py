@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -24,7 +25,7 @@ from meetadmin.services.common import audit_batch, utcnow
 from meetadmin.settings import Settings
 from meetadmin.store.audit import add_audit_batch
 from meetadmin.store.db import make_engine
-from meetadmin.store.notices import add_notices
+from meetadmin.store.notices import NewNotice, add_notices
 from meetadmin.store.tokens import add_token
 from meetadmin.store.writer import Writer, orm
 
@@ -72,15 +73,15 @@ def prepare(url: str, series: int, people: int, audit: int) -> None:
         for n in range(0, 50_000, 1000):
             add_notices(
                 conn,
+                utcnow() - timedelta(days=3) + timedelta(seconds=n),
                 [
-                    {
-                        "org_id": admin.org_id,
-                        "kind": "meetingCancelled",
-                        "recipient": world.person_email(7 if i % 2 else i % people),
-                        "subject": f"Cancelled: Meeting {i}",
-                        "payload": {"meetingId": world.series_id(i), "title": f"Meeting {i}"},
-                        "created": utcnow() - timedelta(days=3) + timedelta(seconds=i),
-                    }
+                    NewNotice(
+                        org_id=admin.org_id,
+                        kind="meetingCancelled",
+                        recipient=world.person_email(7 if i % 2 else i % people),
+                        subject=f"Cancelled: Meeting {i}",
+                        payload={"meetingId": world.series_id(i), "title": f"Meeting {i}"},
+                    )
                     for i in range(n, n + 1000)
                 ],
             )
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> None:
         first = client.get("/console/audit").text
         older = re.search(r'href="(\?[^"]*before=[^"]*)"', first)[1].replace("&amp;", "&")  # type: ignore[index]
         rooms = {"csrf_token": csrf, "site": world.SITE, "mode": "ids", "csv": lines}
-        pages: list[tuple[str, str, str, dict[str, object]]] = [
+        pages: list[tuple[str, str, str, dict[str, Any]]] = [
             ("overview", "GET", "/console", {}),
             ("people, first page", "GET", "/console/people", {}),
             ("people, search by name", "GET", "/console/people?q=User 99", {}),

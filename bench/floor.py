@@ -310,15 +310,9 @@ def measure(
     try:
         wait_for_health(port)
         reqs = Requests(size, people, port)
-        makers = {
-            "reassign1": lambda: reqs.reassign(1),
-            "reassign100": lambda: reqs.reassign(100),
-            "pmr_system100": lambda: reqs.pmr_system(100),
-            "pmr_explicit100": lambda: reqs.pmr_explicit(100),
-        }
         out: dict[str, tuple[float, float, float]] = {}
         for name in scenarios:
-            make = makers[name]()
+            make = reqs.scenario(name)
             asyncio.run(loadgen.run("127.0.0.1", port, make, 1, total=20))
             single = asyncio.run(loadgen.run("127.0.0.1", port, make, 1, duration=duration / 2))
             loaded = asyncio.run(loadgen.run("127.0.0.1", port, make, connections, duration=duration))
@@ -343,9 +337,9 @@ def main() -> None:
     print(f"floor (raw ASGI + raw sqlite3, full sync); load: {args.connections} connections")
     for size in (int(s) for s in args.sizes.split(",")):
         figures = measure(size, args.people, args.duration, args.connections)
-        print(f"\n## {size:,} series\n{'scenario':<17} {'req/s':>8} {'p50 load':>9} {'p50 1conn':>10}")
+        print(f"\n## {size:,} series\n{'scenario':<20} {'req/s':>8} {'p50 load':>9} {'p50 1conn':>10}")
         for name, (rate, p50, p50_single) in figures.items():
-            print(f"{name:<17} {rate:>8.0f} {p50:>8.1f}ms {p50_single:>9.1f}ms")
+            print(f"{name:<20} {rate:>8.0f} {p50:>8.1f}ms {p50_single:>9.1f}ms")
 
 
 if __name__ == "__main__":

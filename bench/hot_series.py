@@ -39,7 +39,8 @@ def main() -> None:
     if not world.loaded(args.url):
         raise SystemExit("the database holds no benchmark organisation")
     exe = Path(sys.executable).with_name("meetadmin")
-    procs, ports = [], []
+    procs: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
     headers = {"Authorization": f"Bearer {world.TOKEN}", "Content-Type": "application/json"}
 
     def make() -> bytes:

@@ -204,7 +204,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 f"capped at {args.lag_deliveries:g} deliveries/s or half the full load's req/s"
             )
         header = (
-            f"{'scenario':<17} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
+            f"{'scenario':<20} {'req/s':>8} {'items/s':>9} {'p50 load':>9} {'p99 load':>9} "
             f"{'p50 1conn':>10} {'p99 1conn':>10} {'errors':>7} {'RSS MiB':>8} "
             f"{'cpu/req ma':>10} {'cpu/req pg':>10}"
             + (f" {'floor req/s':>11} {'vs floor':>8}" if floor_figures else "")
@@ -213,13 +213,8 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
         print(header)
         meter = cpu.Meter(server.pid, url)
         for name in args.scenarios:
+            make = reqs.scenario(name)
             batch = 1 if name == "reassign1" else 100
-            make = {
-                "reassign1": reqs.reassign,
-                "reassign100": reqs.reassign,
-                "pmr_system100": reqs.pmr_system,
-                "pmr_explicit100": reqs.pmr_explicit,
-            }[name](batch)
             without: float | None = None
             for hooks in args.webhooks:
                 if receiver is not None:
@@ -278,7 +273,7 @@ def bench_size(args: argparse.Namespace, series: int, url: str | None) -> None:
                 if hooks == 0:
                     without = loaded.rate()
                 print(
-                    f"{label:<17} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
+                    f"{label:<20} {loaded.rate():>8.0f} {changed / loaded.elapsed:>9.0f} "
                     f"{loaded.percentile(50):>8.1f}ms {loaded.percentile(99):>8.1f}ms "
                     f"{single.percentile(50):>9.1f}ms {single.percentile(99):>9.1f}ms "
                     f"{bad:>7} {rss_mib(server.pid):>8.0f} "
